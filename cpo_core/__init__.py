@@ -1,0 +1,1 @@
+"""CPO core: the OCPP central system for the operator's own and member owners' stations."""

@@ -1,0 +1,1 @@
+"""Persistence: engine factory, column types, ORM models, migrations."""

@@ -1,0 +1,311 @@
+"""All ORM models, in one module (STYLE.md: polar keeps its models together).
+
+Identifiers follow OCPI where a protocol id exists (``location_id``, ``uid``, ``session_id``,
+``cdr_id``) beside an integer surrogate key. Money and energy are ``ExactDecimal``; time is
+``UTCDateTime``. Protocol-specific raw payloads are kept in JSON columns only where we must be
+able to show a partner exactly what they sent.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.db.base import Base
+from hub.db.types import ExactDecimal, UTCDateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class PartyRow(Base):
+    """A roaming party: (country_code, party_id, role). Our own parties have ``is_own``."""
+
+    __tablename__ = "parties"
+    __table_args__ = (UniqueConstraint("country_code", "party_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    country_code: Mapped[str] = mapped_column(String(2))
+    party_id: Mapped[str] = mapped_column(String(3))
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(255), default="")
+    is_own: Mapped[bool] = mapped_column(Boolean, default=False)
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partners.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PartnerRow(Base):
+    """A platform we exchange data with (one OCPI connection, possibly several roles).
+
+    Tokens we accept are stored only as SHA-256 hashes; the token we send is the one secret we
+    must keep in clear (we present it on every call).
+    """
+
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    protocol: Mapped[str] = mapped_column(String(16), default="ocpi")
+    status: Mapped[str] = mapped_column(String(16), default="PLANNED")
+    versions_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    version: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    endpoints: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    token_a_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    token_in_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    token_out: Mapped[str | None] = mapped_column(Text, nullable=True)
+    token_out_base64: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    parties: Mapped[list[PartyRow]] = relationship(lazy="selectin")
+
+
+class TariffRow(Base):
+    __tablename__ = "tariffs"
+    __table_args__ = (UniqueConstraint("party_pk", "tariff_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party_pk: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    tariff_id: Mapped[str] = mapped_column(String(36))
+    currency: Mapped[str] = mapped_column(String(3))
+    # OCPI-shaped elements with Decimal values kept as strings (see hub.domain.tariffs).
+    elements: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    alt_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_updated: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LocationRow(Base):
+    __tablename__ = "locations"
+    __table_args__ = (UniqueConstraint("party_pk", "location_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party_pk: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    location_id: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    address: Mapped[str] = mapped_column(String(45))
+    city: Mapped[str] = mapped_column(String(45))
+    postal_code: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    country: Mapped[str] = mapped_column(String(3))  # ISO 3166-1 alpha-3, as OCPI wants
+    latitude: Mapped[str] = mapped_column(String(10))
+    longitude: Mapped[str] = mapped_column(String(11))
+    time_zone: Mapped[str] = mapped_column(String(255), default="Europe/Riga")
+    publish: Mapped[bool] = mapped_column(Boolean, default=True)
+    tariff_pk: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id"), nullable=True)
+    last_updated: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    evses: Mapped[list[EvseRow]] = relationship(
+        back_populates="location", lazy="selectin", order_by="EvseRow.id"
+    )
+
+
+class StationRow(Base):
+    """An OCPP charging station (charge box) identified by the id in its WebSocket URL."""
+
+    __tablename__ = "stations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    location_pk: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), nullable=True)
+    vendor: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    model: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    serial_number: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    firmware_version: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    ocpp_version: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    registration_status: Mapped[str] = mapped_column(String(16), default="Accepted")
+    connected: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_boot_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EvseRow(Base):
+    __tablename__ = "evses"
+    __table_args__ = (UniqueConstraint("location_pk", "uid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_pk: Mapped[int] = mapped_column(ForeignKey("locations.id"), index=True)
+    uid: Mapped[str] = mapped_column(String(36))
+    evse_id: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="UNKNOWN")
+    station_id: Mapped[str | None] = mapped_column(ForeignKey("stations.id"), nullable=True)
+    ocpp_connector_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_updated: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    location: Mapped[LocationRow] = relationship(back_populates="evses")
+    connectors: Mapped[list[ConnectorRow]] = relationship(
+        back_populates="evse", lazy="selectin", order_by="ConnectorRow.id"
+    )
+
+
+class ConnectorRow(Base):
+    __tablename__ = "connectors"
+    __table_args__ = (UniqueConstraint("evse_pk", "connector_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    evse_pk: Mapped[int] = mapped_column(ForeignKey("evses.id"), index=True)
+    connector_id: Mapped[str] = mapped_column(String(36))
+    standard: Mapped[str] = mapped_column(String(32), default="IEC_62196_T2")
+    format: Mapped[str] = mapped_column(String(16), default="SOCKET")
+    power_type: Mapped[str] = mapped_column(String(16), default="AC_3_PHASE")
+    max_voltage: Mapped[int] = mapped_column(Integer, default=230)
+    max_amperage: Mapped[int] = mapped_column(Integer, default=32)
+    max_electric_power: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_updated: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    evse: Mapped[EvseRow] = relationship(back_populates="connectors")
+
+
+class StationStatusRow(Base):
+    """Every StatusNotification, kept as history."""
+
+    __tablename__ = "station_status_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id"), index=True)
+    ocpp_connector_id: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(32))
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    info: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TokenRow(Base):
+    """A token (RFID, app, ...) issued by an eMSP: ours, or pushed to us by a partner."""
+
+    __tablename__ = "tokens"
+    __table_args__ = (UniqueConstraint("party_pk", "uid", "type"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party_pk: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    uid: Mapped[str] = mapped_column(String(36), index=True)
+    type: Mapped[str] = mapped_column(String(16), default="RFID")
+    contract_id: Mapped[str] = mapped_column(String(36))
+    visual_number: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    issuer: Mapped[str] = mapped_column(String(64))
+    group_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+    whitelist: Mapped[str] = mapped_column(String(16), default="ALLOWED")
+    language: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    last_updated: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChargingSessionRow(Base):
+    """A charging session: ours (from OCPP) or a partner CPO's (received over OCPI).
+
+    For our own sessions the integer key is also the OCPP 1.6 ``transactionId``.
+    """
+
+    __tablename__ = "charging_sessions"
+    __table_args__ = (UniqueConstraint("cpo_party_pk", "session_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(36))
+    cpo_party_pk: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    emsp_party_pk: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), nullable=True)
+    token_uid: Mapped[str] = mapped_column(String(36))
+    token_type: Mapped[str] = mapped_column(String(16), default="RFID")
+    contract_id: Mapped[str] = mapped_column(String(36), default="")
+    auth_method: Mapped[str] = mapped_column(String(16), default="WHITELIST")
+    authorization_reference: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    location_pk: Mapped[int | None] = mapped_column(ForeignKey("locations.id"), nullable=True)
+    evse_pk: Mapped[int | None] = mapped_column(ForeignKey("evses.id"), nullable=True)
+    connector_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    station_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    ocpp_connector_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    meter_start: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)  # Wh
+    meter_stop: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)  # Wh
+    kwh: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
+    start_date_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_date_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE")
+    stop_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    total_cost_excl_vat: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    total_cost_incl_vat: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    last_updated: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class MeterValueRow(Base):
+    __tablename__ = "meter_values"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_pk: Mapped[int] = mapped_column(ForeignKey("charging_sessions.id"), index=True)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime)
+    measurand: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Decimal] = mapped_column(ExactDecimal)
+    unit: Mapped[str] = mapped_column(String(16))
+    phase: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    context: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class CdrRow(Base):
+    """A charge detail record: immutable once written; corrections are credit CDRs."""
+
+    __tablename__ = "cdrs"
+    __table_args__ = (UniqueConstraint("cpo_party_pk", "cdr_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cdr_id: Mapped[str] = mapped_column(String(39))
+    cpo_party_pk: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    emsp_party_pk: Mapped[int | None] = mapped_column(ForeignKey("parties.id"), nullable=True)
+    session_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("charging_sessions.id"), nullable=True, unique=True
+    )
+    session_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    source: Mapped[str] = mapped_column(String(16), default="own")  # own | received
+    received_from_partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partners.id"), nullable=True
+    )
+    start_date_time: Mapped[datetime] = mapped_column(UTCDateTime)
+    end_date_time: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    token_uid: Mapped[str] = mapped_column(String(36))
+    token_type: Mapped[str] = mapped_column(String(16))
+    contract_id: Mapped[str] = mapped_column(String(36))
+    auth_method: Mapped[str] = mapped_column(String(16))
+    authorization_reference: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    total_energy: Mapped[Decimal] = mapped_column(ExactDecimal)  # kWh
+    total_time: Mapped[Decimal] = mapped_column(ExactDecimal)  # hours
+    total_parking_time: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    total_cost_excl_vat: Mapped[Decimal] = mapped_column(ExactDecimal)
+    total_cost_incl_vat: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    vat_rate: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)  # percent
+    vat_country: Mapped[str | None] = mapped_column(String(2), nullable=True)
+    location: Mapped[dict[str, Any]] = mapped_column(JSON)  # OCPI CdrLocation snapshot
+    tariffs: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    charging_periods: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    breakdown: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    credit: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_updated: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxRow(Base):
+    """A message that must reach one recipient; written in the same transaction as its cause."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    subject: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="PENDING", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,60 @@
+"""The one internal model. Plain, immutable values; every protocol maps to and from these.
+
+Money and energy are ``Decimal``; every datetime is timezone-aware UTC.
+"""
+
+from hub.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PartnerUnavailable,
+    Unauthorized,
+)
+from hub.domain.values import (
+    AllowedType,
+    AuthorizationResult,
+    Cdr,
+    CdrPrice,
+    ChargingPeriod,
+    ChargingSession,
+    Connector,
+    Evse,
+    Location,
+    LocationFacts,
+    PartyRef,
+    PriceComponent,
+    PriceLine,
+    SessionFacts,
+    Tariff,
+    TariffElement,
+    TokenInfo,
+)
+
+__all__ = [
+    "AllowedType",
+    "AuthorizationResult",
+    "Cdr",
+    "CdrPrice",
+    "ChargingPeriod",
+    "ChargingSession",
+    "Connector",
+    "Evse",
+    "Location",
+    "Conflict",
+    "DomainError",
+    "Forbidden",
+    "InvalidInput",
+    "LocationFacts",
+    "NotFound",
+    "PartnerUnavailable",
+    "PartyRef",
+    "PriceComponent",
+    "PriceLine",
+    "SessionFacts",
+    "Tariff",
+    "TariffElement",
+    "TokenInfo",
+    "Unauthorized",
+]

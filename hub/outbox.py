@@ -1,0 +1,174 @@
+"""Transactional outbox and its delivery worker (ARCHITECTURE.md, data flow 3-4).
+
+A service writes an :class:`OutboxRow` in the same transaction as the change that caused it
+(:func:`enqueue`). The :class:`OutboxWorker` drains due rows in id order, hands each to the
+handler registered for its ``kind``, and:
+
+- marks it DELIVERED on success;
+- on a retryable failure, schedules the next attempt after an exponential backoff with jitter
+  (``base * 2**(attempts-1)``, capped), and holds back later rows for the same partner in that
+  pass so a partner receives its messages in order;
+- after ``max_attempts`` or a non-retryable failure, moves it to DEAD (the dead-letter state the
+  admin API lists and can retry).
+
+Nothing is lost on restart: state lives only in the table. Across replicas the select uses
+``FOR UPDATE SKIP LOCKED`` on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub.db.base import transaction
+from hub.db.models import OutboxRow
+from hub.ports import DeliveryError, DeliveryHandler
+from hub.settings import OutboxSettings
+
+log = structlog.get_logger("hub.outbox")
+
+PENDING, DELIVERED, DEAD = "PENDING", "DELIVERED", "DEAD"
+
+
+def enqueue(
+    session: AsyncSession,
+    kind: str,
+    subject: str,
+    *,
+    partner_id: int | None,
+    payload: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> OutboxRow:
+    row = OutboxRow(
+        kind=kind,
+        subject=subject,
+        partner_id=partner_id,
+        payload=payload or {},
+        status=PENDING,
+        attempts=0,
+        next_attempt_at=now or datetime.now(UTC),
+    )
+    session.add(row)
+    return row
+
+
+def backoff(settings: OutboxSettings, attempts: int, rng: random.Random | None = None) -> float:
+    """Seconds before attempt ``attempts + 1``: exponential, capped, with +-20% jitter."""
+    raw = min(settings.backoff_base_seconds * (2 ** max(attempts - 1, 0)),
+              settings.backoff_max_seconds)
+    jitter = (rng or random).uniform(0.8, 1.2)
+    return float(min(raw * jitter, settings.backoff_max_seconds))
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        handlers: Mapping[str, DeliveryHandler],
+        settings: OutboxSettings,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._handlers = handlers
+        self._settings = settings
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+
+    def notify(self) -> None:
+        """Wake the worker now (called after a commit that enqueued something)."""
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        log.info("outbox.worker.started")
+        while not self._stopping:
+            try:
+                delivered = await self.drain_once()
+            except Exception:  # keep the worker alive whatever a pass throws
+                log.exception("outbox.pass_failed")
+                delivered = 0
+            if delivered:
+                continue
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(
+                    self._wakeup.wait(), timeout=self._settings.poll_interval_seconds
+                )
+            except TimeoutError:
+                pass
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wakeup.set()
+
+    async def drain_once(self, now: datetime | None = None) -> int:
+        """One pass over due messages; returns how many were delivered."""
+        now = now or datetime.now(UTC)
+        async with self._sessionmaker() as session:
+            stmt = (
+                select(OutboxRow.id)
+                .where(OutboxRow.status == PENDING, OutboxRow.next_attempt_at <= now)
+                .order_by(OutboxRow.id)
+                .limit(self._settings.batch_size)
+            )
+            ids = list((await session.scalars(stmt)).all())
+        delivered = 0
+        held_back: set[int | None] = set()
+        for row_id in ids:
+            result = await self._deliver_one(row_id, held_back)
+            delivered += result
+        return delivered
+
+    async def _deliver_one(self, row_id: int, held_back: set[int | None]) -> int:
+        async with transaction(self._sessionmaker) as session:
+            stmt = select(OutboxRow).where(OutboxRow.id == row_id, OutboxRow.status == PENDING)
+            if session.bind.dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            row = (await session.scalars(stmt)).first()
+            if row is None:
+                return 0
+            if row.partner_id is not None and row.partner_id in held_back:
+                return 0  # an earlier message to this partner failed: keep the order
+            handler = self._handlers.get(row.kind)
+            bound = log.bind(outbox_id=row.id, kind=row.kind, partner_id=row.partner_id)
+            row.attempts += 1
+            if handler is None:
+                row.status = DEAD
+                row.last_error = f"no handler registered for kind {row.kind!r}"
+                bound.error("outbox.no_handler")
+                return 0
+            try:
+                await handler(row)
+            except Exception as exc:
+                retryable = not isinstance(exc, DeliveryError) or exc.retryable
+                row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                if not retryable or row.attempts >= self._settings.max_attempts:
+                    row.status = DEAD
+                    bound.warning("outbox.dead", attempts=row.attempts, error=row.last_error)
+                else:
+                    delay = backoff(self._settings, row.attempts)
+                    row.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
+                    bound.info("outbox.retry_scheduled", attempts=row.attempts,
+                               delay_s=round(delay, 2), error=row.last_error)
+                held_back.add(row.partner_id)
+                return 0
+            row.status = DELIVERED
+            row.delivered_at = datetime.now(UTC)
+            row.last_error = None
+            bound.info("outbox.delivered", attempts=row.attempts)
+            return 1
+
+
+async def retry_dead(session: AsyncSession, outbox_id: int, now: datetime) -> OutboxRow | None:
+    row = await session.get(OutboxRow, outbox_id)
+    if row is None or row.status != DEAD:
+        return None
+    row.status = PENDING
+    row.attempts = 0
+    row.next_attempt_at = now
+    return row

@@ -1,0 +1,52 @@
+"""Ports: what the kernel needs from the outside, implemented by edges and wired in hub.app.
+
+The kernel calls these interfaces; ``ocpi`` (real-time authorization, deliveries) and
+``clearing`` (pricing) implement them. That keeps the dependency rule: hub imports neither.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from hub.domain import AuthorizationResult, CdrPrice, PartyRef, SessionFacts, Tariff
+
+
+class RemoteAuthorizer(Protocol):
+    async def authorize(
+        self,
+        token_uid: str,
+        token_type: str | None,
+        location_id: str | None,
+        owner: PartyRef | None,
+    ) -> AuthorizationResult | None:
+        """Ask the eMSP in real time: ``owner`` if we know it, else every eMSP partner.
+
+        ``None``: no partner knows the token. Raises ``PartnerUnavailable`` when the owner
+        could not be reached (so the caller can apply ALLOWED_OFFLINE).
+        """
+        ...
+
+
+class CdrPricer(Protocol):
+    def __call__(self, session: SessionFacts, tariff: Tariff | None) -> CdrPrice: ...
+
+
+class DeliveryError(Exception):
+    """Raised by a delivery handler; ``retryable=False`` sends the message to dead letters."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class DeliveryHandler(Protocol):
+    async def __call__(self, message: OutboxMessage) -> None: ...
+
+
+class OutboxMessage(Protocol):
+    id: int
+    kind: str
+    partner_id: int | None
+    subject: str
+    payload: dict[str, Any]
+    attempts: int

@@ -1,0 +1,315 @@
+"""Charging sessions of our own stations: start, meter values, stop -> session + priced CDR.
+
+Station data is not trusted blindly (PROTOCOL_NOTES, OCPP): retransmitted starts/stops are
+idempotent, a meterStop below meterStart yields 0 kWh and a flag, meter values for unknown
+transactions are kept aside with a flag. Partners hear of sessions and CDRs through the outbox,
+written in the same transaction (kinds ``session`` and ``cdr``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub import outbox
+from hub.db.models import (
+    CdrRow,
+    ChargingSessionRow,
+    ConnectorRow,
+    EvseRow,
+    LocationRow,
+    MeterValueRow,
+    OutboxRow,
+    PartyRow,
+    StationRow,
+)
+from hub.domain import AuthorizationResult, LocationFacts, NotFound, SessionFacts
+from hub.ports import CdrPricer
+from hub.services.network import evse_for, tariff_for_location
+from hub.services.parties import find_party, own_party
+
+log = structlog.get_logger("hub.charging")
+
+SESSION, CDR = "session", "cdr"
+
+ALPHA3 = {"LV": "LVA", "EE": "EST", "LT": "LTU", "FI": "FIN", "SE": "SWE", "NO": "NOR",
+          "DK": "DNK", "PL": "POL", "DE": "DEU"}
+ALPHA2 = {v: k for k, v in ALPHA3.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class MeterSample:
+    timestamp: datetime
+    measurand: str
+    value: Decimal
+    unit: str
+    phase: str | None = None
+    context: str | None = None
+
+    def energy_wh(self) -> Decimal | None:
+        """Energy register in Wh, whatever unit the station used (Wh or kWh)."""
+        if self.measurand != "Energy.Active.Import.Register":
+            return None
+        return self.value * 1000 if self.unit.lower() == "kwh" else self.value
+
+
+async def start_transaction(
+    session: AsyncSession,
+    *,
+    station_id: str,
+    connector: int,
+    id_tag: str,
+    meter_start_wh: Decimal,
+    timestamp: datetime,
+    authorization: AuthorizationResult,
+    now: datetime,
+) -> ChargingSessionRow:
+    """Idempotent on retransmission: same station, connector, tag, meter and time -> same row."""
+    existing = (await session.scalars(select(ChargingSessionRow).where(
+        ChargingSessionRow.station_id == station_id,
+        ChargingSessionRow.ocpp_connector_id == connector,
+        ChargingSessionRow.token_uid == id_tag,
+        ChargingSessionRow.start_date_time == timestamp,
+    ))).first()
+    if existing is not None and existing.meter_start == meter_start_wh:
+        return existing
+    cpo = await own_party(session, "CPO")
+    station = await session.get(StationRow, station_id)
+    evse = await evse_for(session, station_id, connector)
+    emsp = None
+    token = authorization.token
+    if token is not None:
+        emsp = await find_party(session, token.owner.country_code, token.owner.party_id, "EMSP")
+    tariff = await tariff_for_location(session, evse.location_pk if evse else None)
+    row = ChargingSessionRow(
+        session_id=str(uuid.uuid4()),
+        cpo_party_pk=cpo.id,
+        emsp_party_pk=emsp.id if emsp else None,
+        token_uid=token.uid if token else id_tag,
+        token_type=token.type if token else "RFID",
+        contract_id=token.contract_id if token else id_tag,
+        auth_method="AUTH_REQUEST" if authorization.source == "realtime" else "WHITELIST",
+        authorization_reference=authorization.authorization_reference,
+        location_pk=evse.location_pk if evse else (station.location_pk if station else None),
+        evse_pk=evse.id if evse else None,
+        connector_id="1" if evse else None,
+        station_id=station_id,
+        ocpp_connector_id=connector,
+        meter_start=meter_start_wh,
+        kwh=Decimal(0),
+        start_date_time=timestamp,
+        status="ACTIVE" if authorization.is_allowed else "INVALID",
+        currency=tariff.currency if tariff else "EUR",
+        flags=[] if authorization.is_allowed else ["not_authorized"],
+        last_updated=now,
+    )
+    # Keep the station's idTag on the row even when the token's canonical uid differs in case.
+    row.token_uid = id_tag if token is None else token.uid
+    session.add(row)
+    await session.flush()
+    await _notify_emsp(session, row, SESSION, now)
+    log.info("session.started", station=station_id, connector=connector,
+             transaction_id=row.id, id_tag=id_tag, status=row.status)
+    return row
+
+
+async def add_meter_values(
+    session: AsyncSession,
+    *,
+    station_id: str,
+    connector: int,
+    transaction_id: int | None,
+    samples: list[MeterSample],
+    now: datetime,
+) -> ChargingSessionRow | None:
+    row = await _session_for_transaction(session, station_id, transaction_id) \
+        if transaction_id is not None else None
+    if row is None:
+        if transaction_id is not None:
+            log.warning("meter_values.unknown_transaction", station=station_id,
+                        transaction_id=transaction_id)
+        return None
+    latest: Decimal | None = None
+    for s in samples:
+        session.add(MeterValueRow(session_pk=row.id, timestamp=s.timestamp,
+                                  measurand=s.measurand, value=s.value, unit=s.unit,
+                                  phase=s.phase, context=s.context))
+        wh = s.energy_wh()
+        if wh is not None and s.phase is None:
+            latest = wh
+    if latest is not None and row.status == "ACTIVE" and row.meter_start is not None:
+        row.kwh = max(Decimal(0), (latest - row.meter_start) / 1000)
+        row.last_updated = now
+        await _notify_emsp(session, row, SESSION, now)
+    return row
+
+
+async def stop_transaction(
+    session: AsyncSession,
+    *,
+    station_id: str,
+    transaction_id: int,
+    meter_stop_wh: Decimal,
+    timestamp: datetime,
+    reason: str | None,
+    pricer: CdrPricer,
+    now: datetime,
+) -> ChargingSessionRow:
+    row = await _session_for_transaction(session, station_id, transaction_id)
+    if row is None:
+        raise NotFound(f"unknown transaction {transaction_id}")
+    if row.status == "COMPLETED":
+        return row  # retransmitted StopTransaction: nothing more to do
+    flags = list(row.flags or [])
+    start = row.meter_start or Decimal(0)
+    if meter_stop_wh < start:
+        flags.append("meter_stop_below_start")
+        kwh = Decimal(0)
+    else:
+        kwh = (meter_stop_wh - start) / 1000
+    end = timestamp
+    if end < row.start_date_time:
+        flags.append("stop_before_start")
+        end = row.start_date_time
+    row.meter_stop, row.kwh, row.end_date_time = meter_stop_wh, kwh, end
+    row.stop_reason, row.flags = reason, flags
+    was_invalid = row.status == "INVALID"
+    row.status = "COMPLETED"
+    row.last_updated = now
+    if not was_invalid:
+        await _create_cdr(session, row, pricer, now)
+    await _notify_emsp(session, row, SESSION, now)
+    log.info("session.stopped", station=station_id, transaction_id=transaction_id,
+             kwh=str(kwh), flags=flags)
+    return row
+
+
+async def _session_for_transaction(
+    session: AsyncSession, station_id: str, transaction_id: int
+) -> ChargingSessionRow | None:
+    row = await session.get(ChargingSessionRow, transaction_id)
+    if row is None or row.station_id != station_id:
+        return None
+    return row
+
+
+async def location_facts(session: AsyncSession, row: ChargingSessionRow) -> LocationFacts | None:
+    if row.location_pk is None or row.evse_pk is None:
+        return None
+    loc = await session.get(LocationRow, row.location_pk)
+    evse = await session.get(EvseRow, row.evse_pk)
+    if loc is None or evse is None:
+        return None
+    conn = (await session.scalars(select(ConnectorRow).where(
+        ConnectorRow.evse_pk == evse.id).order_by(ConnectorRow.id))).first()
+    return LocationFacts(
+        location_id=loc.location_id, name=loc.name, address=loc.address, city=loc.city,
+        postal_code=loc.postal_code, country=loc.country,
+        country_code=ALPHA2.get(loc.country, loc.country[:2]), latitude=loc.latitude,
+        longitude=loc.longitude, time_zone=loc.time_zone, evse_uid=evse.uid,
+        evse_id=evse.evse_id, connector_id=conn.connector_id if conn else "1",
+        connector_standard=conn.standard if conn else "IEC_62196_T2",
+        connector_format=conn.format if conn else "SOCKET",
+        connector_power_type=conn.power_type if conn else "AC_3_PHASE",
+    )
+
+
+def cdr_location_json(facts: LocationFacts | None, fallback_country: str) -> dict[str, Any]:
+    """OCPI 2.2.1 mod_cdrs CdrLocation snapshot (the location as it was at the session)."""
+    if facts is None:
+        return {"id": "UNKNOWN", "address": "unknown", "city": "unknown",
+                "country": ALPHA3.get(fallback_country, fallback_country),
+                "coordinates": {"latitude": "0.000000", "longitude": "0.000000"},
+                "evse_uid": "UNKNOWN", "evse_id": "UNKNOWN", "connector_id": "1",
+                "connector_standard": "IEC_62196_T2", "connector_format": "SOCKET",
+                "connector_power_type": "AC_3_PHASE"}
+    out: dict[str, Any] = {
+        "id": facts.location_id, "name": facts.name, "address": facts.address,
+        "city": facts.city, "postal_code": facts.postal_code, "country": facts.country,
+        "coordinates": {"latitude": facts.latitude, "longitude": facts.longitude},
+        "evse_uid": facts.evse_uid, "evse_id": facts.evse_id or facts.evse_uid,
+        "connector_id": facts.connector_id, "connector_standard": facts.connector_standard,
+        "connector_format": facts.connector_format,
+        "connector_power_type": facts.connector_power_type,
+    }
+    return {k: v for k, v in out.items() if v is not None}
+
+
+async def _create_cdr(
+    session: AsyncSession, row: ChargingSessionRow, pricer: CdrPricer, now: datetime
+) -> CdrRow:
+    existing = (await session.scalars(select(CdrRow).where(CdrRow.session_pk == row.id))).first()
+    if existing is not None:
+        return existing
+    facts = await location_facts(session, row)
+    cpo = await session.get(PartyRow, row.cpo_party_pk)
+    assert cpo is not None and row.end_date_time is not None
+    tariff = await tariff_for_location(session, row.location_pk)
+    country = facts.country_code if facts else cpo.country_code
+    price = pricer(
+        SessionFacts(session_id=row.session_id, start=row.start_date_time,
+                     end=row.end_date_time, kwh=row.kwh, country_code=country,
+                     time_zone=facts.time_zone if facts else "UTC"),
+        tariff,
+    )
+    row.total_cost_excl_vat = price.total_cost_excl_vat
+    row.total_cost_incl_vat = price.total_cost_incl_vat
+    row.currency = price.currency
+    cdr = CdrRow(
+        cdr_id=row.session_id, cpo_party_pk=row.cpo_party_pk, emsp_party_pk=row.emsp_party_pk,
+        session_pk=row.id, session_id=row.session_id, source="own",
+        start_date_time=row.start_date_time, end_date_time=row.end_date_time,
+        token_uid=row.token_uid, token_type=row.token_type, contract_id=row.contract_id,
+        auth_method=row.auth_method, authorization_reference=row.authorization_reference,
+        currency=price.currency, total_energy=price.total_energy, total_time=price.total_time,
+        total_cost_excl_vat=price.total_cost_excl_vat,
+        total_cost_incl_vat=price.total_cost_incl_vat, vat_rate=price.vat_rate,
+        vat_country=price.vat_country, location=cdr_location_json(facts, cpo.country_code),
+        tariffs=[{"id": tariff.id, "currency": tariff.currency}] if tariff else [],
+        charging_periods=[
+            {"start_date_time": p.start_date_time.isoformat(),
+             "dimensions": [{"type": t, "volume": str(v)} for t, v in p.dimensions],
+             **({"tariff_id": p.tariff_id} if p.tariff_id else {})}
+            for p in price.periods
+        ],
+        breakdown=[
+            {"component": ln.component, "volume": str(ln.volume), "unit": ln.unit,
+             "unit_price": str(ln.unit_price), "amount_excl_vat": str(ln.amount_excl_vat),
+             "vat_rate": str(ln.vat_rate), "note": ln.note}
+            for ln in price.lines
+        ],
+        last_updated=now, created_at=now,
+    )
+    session.add(cdr)
+    await session.flush()
+    await _notify_emsp(session, row, CDR, now, subject=str(cdr.id))
+    return cdr
+
+
+async def _notify_emsp(
+    session: AsyncSession, row: ChargingSessionRow, kind: str, now: datetime,
+    subject: str | None = None,
+) -> None:
+    """Route to the eMSP owning the token: an outbox row if it is a partner's party."""
+    if row.emsp_party_pk is None:
+        return
+    emsp = await session.get(PartyRow, row.emsp_party_pk)
+    if emsp is None or emsp.is_own or emsp.partner_id is None:
+        return
+    subject = subject or str(row.id)
+    if kind == SESSION:
+        # Coalesce: a pending session update already carries the latest state when sent.
+        pending = (await session.scalars(select(OutboxRow.id).where(
+            OutboxRow.kind == SESSION, OutboxRow.subject == subject,
+            OutboxRow.partner_id == emsp.partner_id, OutboxRow.status == outbox.PENDING,
+            OutboxRow.attempts == 0))).first()
+        if pending is not None:
+            return
+    outbox.enqueue(session, kind, subject, partner_id=emsp.partner_id, now=now)

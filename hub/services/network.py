@@ -1,0 +1,366 @@
+"""Our charging network: locations, EVSEs, connectors, stations and tariffs."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.db.models import (
+    ConnectorRow,
+    EvseRow,
+    LocationRow,
+    PartyRow,
+    StationRow,
+    StationStatusRow,
+    TariffRow,
+)
+from hub.domain import (
+    Connector,
+    Conflict,
+    Evse,
+    InvalidInput,
+    Location,
+    NotFound,
+    PriceComponent,
+    Tariff,
+    TariffElement,
+)
+from hub.security import hash_password, verify_password
+from hub.services.parties import own_party, party_ref
+
+# OCPP 1.6 ChargePointStatus -> OCPI 2.2.1 mod_locations Status (EVSE level).
+OCPP16_TO_OCPI_STATUS = {
+    "Available": "AVAILABLE",
+    "Preparing": "AVAILABLE",
+    "Charging": "CHARGING",
+    "SuspendedEVSE": "CHARGING",
+    "SuspendedEV": "CHARGING",
+    "Finishing": "CHARGING",
+    "Reserved": "RESERVED",
+    "Unavailable": "INOPERATIVE",
+    "Faulted": "OUTOFORDER",
+}
+
+
+def evse_id_for(party: PartyRow, station_id: str, connector: int) -> str:
+    """eMI3 EVSE id (OCPI types: EVSE ID), e.g. ``LV*BIM*ERIGA0011``."""
+    clean = re.sub(r"[^A-Za-z0-9]", "", station_id).upper()
+    return f"{party.country_code}*{party.party_id}*E{clean}{connector}"
+
+
+# -- tariffs -----------------------------------------------------------------------------------
+
+
+def tariff_from_row(row: TariffRow, party: PartyRow) -> Tariff:
+    elements = tuple(
+        TariffElement(
+            price_components=tuple(
+                PriceComponent(
+                    type=c["type"],
+                    price=Decimal(str(c["price"])),
+                    step_size=int(c.get("step_size", 1)),
+                    vat=Decimal(str(c["vat"])) if c.get("vat") is not None else None,
+                )
+                for c in e["price_components"]
+            ),
+            restrictions=e.get("restrictions"),
+        )
+        for e in row.elements
+    )
+    return Tariff(party_ref(party), row.tariff_id, row.currency, elements, row.alt_text,
+                  row.last_updated)
+
+
+def tariff_elements_to_json(elements: tuple[TariffElement, ...]) -> list[dict[str, Any]]:
+    out = []
+    for e in elements:
+        item: dict[str, Any] = {
+            "price_components": [
+                {"type": c.type, "price": str(c.price), "step_size": c.step_size,
+                 **({"vat": str(c.vat)} if c.vat is not None else {})}
+                for c in e.price_components
+            ]
+        }
+        if e.restrictions:
+            item["restrictions"] = e.restrictions
+        out.append(item)
+    return out
+
+
+async def upsert_simple_tariff(
+    session: AsyncSession,
+    tariff_id: str,
+    *,
+    currency: str,
+    energy_price: Decimal,
+    start_fee: Decimal,
+    now: datetime,
+) -> TariffRow:
+    """The skeleton's tariff: a price per kWh and a start fee, both excluding VAT."""
+    if energy_price < 0 or start_fee < 0:
+        raise InvalidInput("tariff prices must not be negative")
+    party = await own_party(session, "CPO")
+    components = [PriceComponent("ENERGY", energy_price, 1)]
+    elements = [TariffElement((PriceComponent("FLAT", start_fee, 1),))] if start_fee else []
+    elements.append(TariffElement(tuple(components)))
+    row = (await session.scalars(select(TariffRow).where(
+        TariffRow.party_pk == party.id, TariffRow.tariff_id == tariff_id))).first()
+    if row is None:
+        row = TariffRow(party_pk=party.id, tariff_id=tariff_id)
+        session.add(row)
+    row.currency = currency
+    row.elements = tariff_elements_to_json(tuple(elements))
+    row.last_updated = now
+    await session.flush()
+    return row
+
+
+async def tariff_for_location(session: AsyncSession, location_pk: int | None) -> Tariff | None:
+    row: TariffRow | None = None
+    if location_pk is not None:
+        loc = await session.get(LocationRow, location_pk)
+        if loc is not None and loc.tariff_pk is not None:
+            row = await session.get(TariffRow, loc.tariff_pk)
+    if row is None:
+        party = await own_party(session, "CPO")
+        row = (await session.scalars(select(TariffRow).where(TariffRow.party_pk == party.id)
+                                     .order_by(TariffRow.id))).first()
+    if row is None:
+        return None
+    party_row = await session.get(PartyRow, row.party_pk)
+    assert party_row is not None
+    return tariff_from_row(row, party_row)
+
+
+async def list_tariffs(session: AsyncSession) -> list[Tariff]:
+    rows = (await session.execute(select(TariffRow, PartyRow).join(
+        PartyRow, PartyRow.id == TariffRow.party_pk).order_by(TariffRow.id))).all()
+    return [tariff_from_row(t, p) for t, p in rows]
+
+
+# -- locations ---------------------------------------------------------------------------------
+
+
+async def create_location(
+    session: AsyncSession,
+    location_id: str,
+    *,
+    name: str,
+    address: str,
+    city: str,
+    postal_code: str | None,
+    country: str,
+    latitude: str,
+    longitude: str,
+    time_zone: str,
+    tariff: TariffRow | None,
+    now: datetime,
+) -> LocationRow:
+    party = await own_party(session, "CPO")
+    exists = (await session.scalars(select(LocationRow).where(
+        LocationRow.party_pk == party.id, LocationRow.location_id == location_id))).first()
+    if exists is not None:
+        raise Conflict(f"location {location_id} exists")
+    row = LocationRow(
+        party_pk=party.id, location_id=location_id, name=name, address=address, city=city,
+        postal_code=postal_code, country=country, latitude=latitude, longitude=longitude,
+        time_zone=time_zone, tariff_pk=tariff.id if tariff else None, last_updated=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+def location_from_row(row: LocationRow, party: PartyRow, tariff_id: str | None) -> Location:
+    tariff_ids = (tariff_id,) if tariff_id else ()
+    return Location(
+        owner=party_ref(party), id=row.location_id, publish=row.publish, name=row.name,
+        address=row.address, city=row.city, postal_code=row.postal_code, country=row.country,
+        latitude=row.latitude, longitude=row.longitude, time_zone=row.time_zone,
+        evses=tuple(
+            Evse(
+                uid=e.uid, evse_id=e.evse_id, status=e.status, last_updated=e.last_updated,
+                connectors=tuple(
+                    Connector(c.connector_id, c.standard, c.format, c.power_type, c.max_voltage,
+                              c.max_amperage, c.max_electric_power, tariff_ids, c.last_updated)
+                    for c in e.connectors
+                ),
+            )
+            for e in row.evses
+        ),
+        last_updated=row.last_updated,
+    )
+
+
+async def page_locations(
+    session: AsyncSession,
+    *,
+    date_from: datetime | None,
+    date_to: datetime | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[Location], int]:
+    """Our published locations, ordered by last_updated then id (OCPI pagination, stable)."""
+    conds = [LocationRow.publish.is_(True), PartyRow.is_own.is_(True)]
+    if date_from is not None:
+        conds.append(LocationRow.last_updated >= date_from)  # inclusive
+    if date_to is not None:
+        conds.append(LocationRow.last_updated < date_to)  # exclusive
+    base = select(LocationRow, PartyRow).join(PartyRow, PartyRow.id == LocationRow.party_pk)
+    total = await session.scalar(
+        select(func.count()).select_from(LocationRow)
+        .join(PartyRow, PartyRow.id == LocationRow.party_pk).where(*conds)
+    )
+    rows = (await session.execute(
+        base.where(*conds).order_by(LocationRow.last_updated, LocationRow.id)
+        .offset(offset).limit(limit)
+    )).all()
+    return [await _with_tariff(session, loc, party) for loc, party in rows], int(total or 0)
+
+
+async def get_location(session: AsyncSession, location_id: str) -> Location:
+    row = (await session.execute(
+        select(LocationRow, PartyRow).join(PartyRow, PartyRow.id == LocationRow.party_pk)
+        .where(LocationRow.location_id == location_id, PartyRow.is_own.is_(True))
+    )).first()
+    if row is None:
+        raise NotFound(f"unknown location {location_id}")
+    return await _with_tariff(session, row[0], row[1])
+
+
+async def _with_tariff(session: AsyncSession, loc: LocationRow, party: PartyRow) -> Location:
+    tariff_id = None
+    if loc.tariff_pk is not None:
+        t = await session.get(TariffRow, loc.tariff_pk)
+        tariff_id = t.tariff_id if t else None
+    return location_from_row(loc, party, tariff_id)
+
+
+# -- stations ----------------------------------------------------------------------------------
+
+
+async def add_station(
+    session: AsyncSession,
+    station_id: str,
+    *,
+    password: str | None,
+    location_id: str | None,
+    connectors: int,
+    now: datetime,
+    power_type: str = "AC_3_PHASE",
+    max_amperage: int = 32,
+    max_voltage: int = 230,
+) -> StationRow:
+    if not re.fullmatch(r"[A-Za-z0-9._\-:]{1,64}", station_id):
+        raise InvalidInput("station id: 1-64 characters of letters, digits, . _ - :")
+    if await session.get(StationRow, station_id) is not None:
+        raise Conflict(f"station {station_id} exists")
+    if connectors < 1:
+        raise InvalidInput("a station has at least one connector")
+    location: LocationRow | None = None
+    if location_id is not None:
+        location = (await session.scalars(
+            select(LocationRow).where(LocationRow.location_id == location_id))).first()
+        if location is None:
+            raise NotFound(f"unknown location {location_id}")
+    row = StationRow(id=station_id, password_hash=hash_password(password) if password else None,
+                     location_pk=location.id if location else None, created_at=now)
+    session.add(row)
+    await session.flush()
+    if location is not None:
+        party = await own_party(session, "CPO")
+        for n in range(1, connectors + 1):
+            await _add_evse(session, location, party, row, n, now, power_type, max_amperage,
+                            max_voltage)
+        location.last_updated = now
+    return row
+
+
+async def _add_evse(
+    session: AsyncSession, location: LocationRow, party: PartyRow, station: StationRow,
+    n: int, now: datetime, power_type: str = "AC_3_PHASE", max_amperage: int = 32,
+    max_voltage: int = 230,
+) -> EvseRow:
+    evse = EvseRow(location_pk=location.id, uid=f"{station.id}-{n}",
+                   evse_id=evse_id_for(party, station.id, n), status="UNKNOWN",
+                   station_id=station.id, ocpp_connector_id=n, last_updated=now)
+    session.add(evse)
+    await session.flush()
+    session.add(ConnectorRow(evse_pk=evse.id, connector_id="1", power_type=power_type,
+                             max_amperage=max_amperage, max_voltage=max_voltage,
+                             last_updated=now))
+    await session.flush()
+    return evse
+
+
+async def check_station_credentials(
+    session: AsyncSession, station_id: str, password: str | None
+) -> str:
+    """Returns "ok", "unknown" or "unauthorized" (OCPP security profile 1: Basic auth)."""
+    row = await session.get(StationRow, station_id)
+    if row is None:
+        return "unknown"
+    if row.password_hash is None:
+        return "ok"
+    if password is None or not verify_password(password, row.password_hash):
+        return "unauthorized"
+    return "ok"
+
+
+async def auto_register_station(session: AsyncSession, station_id: str, now: datetime) -> None:
+    if await session.get(StationRow, station_id) is None:
+        session.add(StationRow(id=station_id, created_at=now))
+        await session.flush()
+
+
+async def record_boot(
+    session: AsyncSession, station_id: str, *, vendor: str, model: str,
+    serial_number: str | None, firmware_version: str | None, ocpp_version: str, now: datetime,
+) -> StationRow:
+    row = await session.get(StationRow, station_id)
+    if row is None:
+        raise NotFound(f"unknown station {station_id}")
+    row.vendor, row.model = vendor, model
+    row.serial_number, row.firmware_version = serial_number, firmware_version
+    row.ocpp_version, row.last_boot_at, row.last_seen_at = ocpp_version, now, now
+    row.connected = True
+    return row
+
+
+async def mark_seen(session: AsyncSession, station_id: str, now: datetime,
+                    connected: bool = True) -> None:
+    row = await session.get(StationRow, station_id)
+    if row is not None:
+        row.last_seen_at, row.connected = now, connected
+
+
+async def record_status(
+    session: AsyncSession, station_id: str, *, connector: int, status: str,
+    error_code: str | None, info: str | None, timestamp: datetime, now: datetime,
+) -> None:
+    session.add(StationStatusRow(station_id=station_id, ocpp_connector_id=connector,
+                                 status=status, error_code=error_code, info=info,
+                                 timestamp=timestamp, received_at=now))
+    if connector == 0:
+        return
+    evse = await evse_for(session, station_id, connector)
+    new = OCPP16_TO_OCPI_STATUS.get(status, "UNKNOWN")
+    if evse is not None and evse.status != new:
+        evse.status, evse.last_updated = new, now
+        location = await session.get(LocationRow, evse.location_pk)
+        if location is not None:
+            location.last_updated = now
+
+
+async def evse_for(session: AsyncSession, station_id: str, connector: int) -> EvseRow | None:
+    return (await session.scalars(select(EvseRow).where(
+        EvseRow.station_id == station_id, EvseRow.ocpp_connector_id == connector))).first()
+
+
+async def list_stations(session: AsyncSession) -> list[StationRow]:
+    return list((await session.scalars(select(StationRow).order_by(StationRow.id))).all())

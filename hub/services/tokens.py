@@ -1,0 +1,149 @@
+"""Tokens and authorization: which driver may charge.
+
+Whitelist semantics follow OCPI 2.2.1 mod_tokens WhitelistType: ALWAYS -> decide locally;
+ALLOWED -> local decision is fine; ALLOWED_OFFLINE -> ask the eMSP, local only if it can't be
+reached; NEVER -> ask the eMSP, no local fallback. An unknown token is asked of the eMSPs in
+real time (port ``RemoteAuthorizer``, implemented by the OCPI edge).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hub.db.models import PartyRow, TokenRow
+from hub.domain import (
+    AllowedType,
+    AuthorizationResult,
+    InvalidInput,
+    PartnerUnavailable,
+    PartyRef,
+    TokenInfo,
+)
+from hub.ports import RemoteAuthorizer
+from hub.services.parties import find_party, party_ref
+
+log = structlog.get_logger("hub.tokens")
+
+TOKEN_TYPES = {"AD_HOC_USER", "APP_USER", "OTHER", "RFID"}
+WHITELIST_TYPES = {"ALWAYS", "ALLOWED", "ALLOWED_OFFLINE", "NEVER"}
+
+
+def token_from_row(row: TokenRow, owner: PartyRow) -> TokenInfo:
+    return TokenInfo(
+        owner=party_ref(owner), uid=row.uid, type=row.type, contract_id=row.contract_id,
+        issuer=row.issuer, valid=row.valid, whitelist=row.whitelist,
+        visual_number=row.visual_number, group_id=row.group_id, language=row.language,
+        last_updated=row.last_updated,
+    )
+
+
+async def find_token(
+    session: AsyncSession, uid: str, token_type: str | None = None
+) -> tuple[TokenRow, PartyRow] | None:
+    stmt = select(TokenRow, PartyRow).join(PartyRow, PartyRow.id == TokenRow.party_pk)
+    if token_type:
+        stmt = stmt.where(TokenRow.type == token_type)
+    exact = (await session.execute(stmt.where(TokenRow.uid == uid).order_by(TokenRow.id))).first()
+    if exact is not None:
+        return exact[0], exact[1]
+    # Stations upper-case idTags read from cards; eMSPs don't always.
+    loose = (await session.execute(
+        stmt.where(func.upper(TokenRow.uid) == uid.upper()).order_by(TokenRow.id))).first()
+    return (loose[0], loose[1]) if loose is not None else None
+
+
+async def get_token(
+    session: AsyncSession, owner: PartyRef, uid: str, token_type: str
+) -> TokenInfo | None:
+    party = await find_party(session, owner.country_code, owner.party_id, "EMSP")
+    if party is None:
+        return None
+    row = (await session.scalars(select(TokenRow).where(
+        TokenRow.party_pk == party.id, TokenRow.uid == uid, TokenRow.type == token_type))).first()
+    return token_from_row(row, party) if row is not None else None
+
+
+async def upsert_token(session: AsyncSession, token: TokenInfo, now: datetime) -> TokenRow:
+    """Store a token of one of our eMSPs or one a partner eMSP pushed to us."""
+    if token.type not in TOKEN_TYPES:
+        raise InvalidInput(f"unknown token type {token.type!r}")
+    if token.whitelist not in WHITELIST_TYPES:
+        raise InvalidInput(f"unknown whitelist type {token.whitelist!r}")
+    party = await find_party(session, token.owner.country_code, token.owner.party_id, "EMSP")
+    if party is None:
+        raise InvalidInput(f"unknown eMSP {token.owner}")
+    row = (await session.scalars(select(TokenRow).where(
+        TokenRow.party_pk == party.id, TokenRow.uid == token.uid,
+        TokenRow.type == token.type))).first()
+    if row is None:
+        row = TokenRow(party_pk=party.id, uid=token.uid, type=token.type)
+        session.add(row)
+    row.contract_id, row.issuer, row.valid = token.contract_id, token.issuer, token.valid
+    row.whitelist, row.visual_number = token.whitelist, token.visual_number
+    row.group_id, row.language = token.group_id, token.language
+    row.last_updated = token.last_updated or now
+    await session.flush()
+    return row
+
+
+async def list_own_tokens(session: AsyncSession) -> list[TokenInfo]:
+    rows = (await session.execute(
+        select(TokenRow, PartyRow).join(PartyRow, PartyRow.id == TokenRow.party_pk)
+        .where(PartyRow.is_own.is_(True)).order_by(TokenRow.id))).all()
+    return [token_from_row(t, p) for t, p in rows]
+
+
+async def authorize_own_token(
+    session: AsyncSession, uid: str, token_type: str | None
+) -> AuthorizationResult | None:
+    """As an eMSP: the verdict on one of our own tokens (OCPI real-time authorize, receiver)."""
+    found = await find_token(session, uid, token_type)
+    if found is None or not found[1].is_own:
+        return None
+    row, party = found
+    info = token_from_row(row, party)
+    allowed = AllowedType.ALLOWED if row.valid else AllowedType.BLOCKED
+    return AuthorizationResult(allowed, info, source="local")
+
+
+async def authorize(
+    session: AsyncSession,
+    uid: str,
+    *,
+    location_id: str | None,
+    remote: RemoteAuthorizer | None,
+) -> AuthorizationResult:
+    """As a CPO: may this token charge at our station?"""
+    found = await find_token(session, uid)
+    if found is not None:
+        row, party = found
+        info = token_from_row(row, party)
+        if not row.valid:
+            return AuthorizationResult(AllowedType.BLOCKED, info, source="local")
+        if party.is_own or row.whitelist in {"ALWAYS", "ALLOWED"} or remote is None:
+            return AuthorizationResult(AllowedType.ALLOWED, info, source="local")
+        try:
+            result = await remote.authorize(uid, row.type, location_id, info.owner)
+        except PartnerUnavailable:
+            if row.whitelist == "ALLOWED_OFFLINE":
+                return AuthorizationResult(AllowedType.ALLOWED, info, source="local",
+                                           info="eMSP unreachable; whitelisted offline")
+            return AuthorizationResult(AllowedType.NOT_ALLOWED, info, source="realtime",
+                                       info="eMSP unreachable")
+        return result or AuthorizationResult(AllowedType.NOT_ALLOWED, info, source="realtime")
+    if remote is None:
+        return AuthorizationResult(AllowedType.NOT_ALLOWED, source="unknown",
+                                   info="unknown token")
+    try:
+        result = await remote.authorize(uid, None, location_id, None)
+    except PartnerUnavailable:
+        result = None
+    if result is None:
+        log.info("token.unknown", token_uid=uid)
+        return AuthorizationResult(AllowedType.NOT_ALLOWED, source="unknown",
+                                   info="unknown token")
+    return result
