@@ -73,6 +73,24 @@ async def running_hub(settings: Settings) -> AsyncIterator[HubContext]:
             log.info("hub.stopped")
 
 
+@contextlib.asynccontextmanager
+async def tool_context(settings: Settings) -> AsyncIterator[HubContext]:
+    """A context for one-off commands (CLI): database and HTTP client, no servers, no worker."""
+    if not await is_up_to_date(settings):
+        raise SchemaNotMigrated("database schema is not at head: run `hub db upgrade`")
+    engine = make_engine(settings)
+    try:
+        async with httpx.AsyncClient(timeout=settings.ocpi.request_timeout) as http:
+            ctx = HubContext(settings=settings, engine=engine,
+                             sessionmaker=make_sessionmaker(engine), http=http,
+                             pricer=price_session)
+            async with transaction(ctx.sessionmaker) as session:
+                await ensure_own_parties(session, settings)
+            yield ctx
+    finally:
+        await engine.dispose()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format)

@@ -6,8 +6,9 @@ handler registered for its ``kind``, and:
 
 - marks it DELIVERED on success;
 - on a retryable failure, schedules the next attempt after an exponential backoff with jitter
-  (``base * 2**(attempts-1)``, capped), and holds back later rows for the same partner in that
-  pass so a partner receives its messages in order;
+  (``base * 2**(attempts-1)``, capped); later rows for the same partner wait while an earlier
+  one is pending, so a partner receives its messages in order and an offline partner is not
+  flooded;
 - after ``max_attempts`` or a non-retryable failure, moves it to DEAD (the dead-letter state the
   admin API lists and can retry).
 
@@ -132,8 +133,10 @@ class OutboxWorker:
             row = (await session.scalars(stmt)).first()
             if row is None:
                 return 0
-            if row.partner_id is not None and row.partner_id in held_back:
-                return 0  # an earlier message to this partner failed: keep the order
+            if row.partner_id is not None and (
+                row.partner_id in held_back or await _has_earlier_pending(session, row)
+            ):
+                return 0  # an earlier message to this partner is still pending: keep order
             handler = self._handlers.get(row.kind)
             bound = log.bind(outbox_id=row.id, kind=row.kind, partner_id=row.partner_id)
             row.attempts += 1
@@ -162,6 +165,17 @@ class OutboxWorker:
             row.last_error = None
             bound.info("outbox.delivered", attempts=row.attempts)
             return 1
+
+
+async def _has_earlier_pending(session: AsyncSession, row: OutboxRow) -> bool:
+    earlier = await session.scalar(
+        select(OutboxRow.id).where(
+            OutboxRow.partner_id == row.partner_id,
+            OutboxRow.status == PENDING,
+            OutboxRow.id < row.id,
+        ).limit(1)
+    )
+    return earlier is not None
 
 
 async def retry_dead(session: AsyncSession, outbox_id: int, now: datetime) -> OutboxRow | None:

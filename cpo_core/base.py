@@ -1,0 +1,241 @@
+"""A ``ChargePoint`` base class around ocpp 2.1.0 that fixes the library's traps for OCPP 1.6J.
+
+Traps fixed here (PROTOCOL_NOTES.md, OCPP):
+
+- Malformed frames (invalid JSON, wrong array shape, unknown MessageTypeId) are dropped silently
+  by the library, and a CALL whose id, action or payload has the wrong type kills the connection.
+  We answer with a CALLERROR wherever a unique id can be recovered and keep the connection open.
+- The library answers a schema violation with ``FormatViolation`` (the OCPP 2.0 spelling);
+  OCPP-J 1.6 section 4.2.3 spells it ``FormationViolation`` (and ``OccurenceConstraintViolation``).
+- ``call()`` returns ``None`` on a CALLERROR unless ``suppress=False``: we always raise.
+- ``date-time`` fields are not validated by the library: handlers parse them with
+  ``parse_timestamp`` (naive -> assumed UTC with a warning; unparsable -> FormationViolation).
+- Decimals are encoded with one decimal place: ``call()`` refuses payloads containing Decimal.
+- Side effects in ``@on`` happen before the reply is on the wire: ``after_reply`` schedules a
+  follow-up that starts only once the CALLRESULT has been sent.
+- The library logs every frame (idTags included): its logger is ours, at WARNING, without
+  message arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import ocpp.messages
+import structlog
+from ocpp.charge_point import serialize_as_dict
+from ocpp.exceptions import FormationViolationError, OCPPError
+from ocpp.messages import Call, CallError, CallResult, MessageType
+from ocpp.v16 import ChargePoint
+
+log = structlog.get_logger("cpo_core.ocpp")
+
+# The thread hop of async validation costs ~20% throughput (PROTOCOL_NOTES, OCPP).
+ocpp.messages.ASYNC_VALIDATION = False
+
+# OCPP-J 1.6 section 4.2.3 error codes where the library uses the OCPP 2.0 spelling.
+ERROR_CODES_16 = {
+    "FormatViolation": "FormationViolation",
+    "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
+}
+
+# OCPP-J 1.6 section 4.1.4: the unique id is a string of at most 36 characters.
+MAX_UNIQUE_ID = 36
+# Only a CALL (type 2) is ever answered.
+_CALL_ID_IN_BROKEN_JSON = re.compile(r'^\s*\[\s*2\s*,\s*"([^"\\]{1,36})"')
+
+
+class _DropArguments(logging.Filter):
+    """The library formats whole frames into its log lines: keep only the format string."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.args = None
+        return True
+
+
+def library_logger() -> logging.Logger:
+    """The logger handed to the library's ChargePoint: WARNING and up, no frame contents."""
+    logger = logging.getLogger("cpo_core.ocpp_library")
+    if not any(isinstance(f, _DropArguments) for f in logger.filters):
+        logger.addFilter(_DropArguments())
+    logger.setLevel(logging.WARNING)
+    logging.getLogger("ocpp").setLevel(logging.WARNING)
+    return logger
+
+
+def parse_timestamp(value: str, field: str, *, station_id: str) -> datetime:
+    """An OCPP ``dateTime`` (RFC 3339) as an aware UTC datetime.
+
+    Naive values are common in the field; we assume UTC and log it. Unparsable values are a
+    FormationViolation (the schema's ``format: date-time``, which the library doesn't check).
+    """
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise FormationViolationError(
+            description=f"{field} is not an RFC 3339 date-time", details={"field": field}
+        ) from exc
+    if parsed.tzinfo is None:
+        log.warning("ocpp.timestamp.naive", station=station_id, field=field)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_timestamp(value: datetime) -> str:
+    """RFC 3339 in UTC with milliseconds and a ``Z``, as most stations expect."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _contains_decimal(data: Any) -> bool:
+    if isinstance(data, Decimal):
+        return True
+    if isinstance(data, dict):
+        return any(_contains_decimal(v) for v in data.values())
+    if isinstance(data, list | tuple):
+        return any(_contains_decimal(v) for v in data)
+    return False
+
+
+def _recover_unique_id(frame: Any) -> str | None:
+    if isinstance(frame, list) and len(frame) > 1 and isinstance(frame[1], str):
+        return frame[1][:MAX_UNIQUE_ID] if frame[1] else None
+    return None
+
+
+def _frame_problem(frame: Any) -> str | None:
+    """Why a decoded frame is not a well-formed OCPP-J message (section 4.1), or None."""
+    if not isinstance(frame, list) or not frame:
+        return "a message is a non-empty JSON array"
+    kind = frame[0]
+    if isinstance(kind, bool) or kind not in (2, 3, 4):
+        return f"unknown MessageTypeId {kind!r}"
+    if len(frame) < 2 or not isinstance(frame[1], str) or not frame[1] \
+            or len(frame[1]) > MAX_UNIQUE_ID:
+        return "UniqueId must be a string of 1-36 characters"
+    if kind == MessageType.Call:
+        if len(frame) != 4 or not isinstance(frame[2], str) or not isinstance(frame[3], dict):
+            return "CALL is [2, UniqueId, Action, {Payload}]"
+    elif kind == MessageType.CallResult:
+        if len(frame) != 3 or not isinstance(frame[2], dict):
+            return "CALLRESULT is [3, UniqueId, {Payload}]"
+    elif len(frame) not in (4, 5) or not isinstance(frame[2], str):
+        return "CALLERROR is [4, UniqueId, ErrorCode, ErrorDescription, {ErrorDetails}]"
+    return None
+
+
+class OcppChargePoint(ChargePoint):  # type: ignore[misc]
+    """Base for both ends of an OCPP 1.6J connection (central system and simulator)."""
+
+    def __init__(self, station_id: str, connection: Any, *, response_timeout: float = 30) -> None:
+        super().__init__(station_id, connection, response_timeout=response_timeout,
+                         logger=library_logger())
+        self._follow_ups: list[Callable[[], Awaitable[None]]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._last_sent_result = False
+
+    # -- outbound ------------------------------------------------------------------------------
+
+    async def call(self, payload: Any, suppress: bool = False, unique_id: str | None = None,
+                   skip_schema_validation: bool = False) -> Any:
+        """As the library's, but a CALLERROR always raises and Decimals are refused."""
+        if _contains_decimal(serialize_as_dict(payload)):
+            raise TypeError("Decimal in an OCPP payload: send a str or int instead")
+        return await super().call(payload, suppress=False, unique_id=unique_id,
+                                  skip_schema_validation=skip_schema_validation)
+
+    def after_reply(self, follow_up: Callable[[], Awaitable[None]]) -> None:
+        """Run ``follow_up()`` once the reply to the CALL being handled is on the wire."""
+        self._follow_ups.append(follow_up)
+
+    # -- inbound -------------------------------------------------------------------------------
+
+    async def route_message(self, raw_msg: str | bytes) -> None:
+        try:
+            frame = json.loads(raw_msg)
+        except (ValueError, UnicodeDecodeError):
+            text = raw_msg if isinstance(raw_msg, str) else raw_msg.decode(errors="replace")
+            match = _CALL_ID_IN_BROKEN_JSON.match(text)
+            log.warning("ocpp.frame.invalid_json", station=self.id, answered=bool(match))
+            if match:
+                await self._send_error(match.group(1), "FormationViolation",
+                                       "Message is not valid JSON")
+            return
+        problem = _frame_problem(frame)
+        if problem is not None:
+            log.warning("ocpp.frame.malformed", station=self.id, problem=problem)
+            unique_id = _recover_unique_id(frame)
+            # Never answer something that claims to be an answer itself.
+            if unique_id and not (isinstance(frame, list) and frame[0] in (3, 4)):
+                await self._send_error(unique_id, "FormationViolation", problem)
+            return
+        if frame[0] == MessageType.Call:
+            await self._dispatch(Call(frame[1], frame[2], frame[3]))
+        elif frame[0] == MessageType.CallResult:
+            self._response_queue.put_nowait(CallResult(frame[1], frame[2]))
+        else:
+            details = frame[4] if len(frame) == 5 and isinstance(frame[4], dict) else {}
+            self._response_queue.put_nowait(
+                CallError(frame[1], frame[2], str(frame[3]), details))
+
+    async def _send(self, message: str) -> None:
+        # Remember whether the last frame was a CALLRESULT: the library answers a failing
+        # handler with a CALLERROR itself and then returns normally.
+        self._last_sent_result = message.startswith("[3,")
+        await super()._send(message)
+
+    async def _dispatch(self, msg: Call) -> None:
+        self._follow_ups = []
+        self._last_sent_result = False
+        try:
+            await self._handle_call(msg)
+        except OCPPError as exc:
+            log.warning("ocpp.call.rejected", station=self.id, action=msg.action,
+                        code=exc.code, reason=exc.description)
+            await self._send_error(msg.unique_id, exc.code, exc.description,
+                                   _plain_details(exc.details))
+            self._follow_ups = []
+            return
+        except Exception:
+            log.exception("ocpp.call.failed", station=self.id, action=msg.action)
+            await self._send_error(msg.unique_id, "InternalError", "An internal error occurred")
+            self._follow_ups = []
+            return
+        follow_ups, self._follow_ups = self._follow_ups, []
+        if not self._last_sent_result:
+            return
+        for follow_up in follow_ups:
+            self._spawn(follow_up())
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        async def run() -> None:
+            try:
+                await coro
+            except Exception:
+                log.exception("ocpp.follow_up.failed", station=self.id)
+
+        task = asyncio.create_task(run(), name=f"ocpp-follow-up-{self.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _send_error(self, unique_id: str, code: str, description: str,
+                          details: dict[str, Any] | None = None) -> None:
+        error = CallError(unique_id, ERROR_CODES_16.get(code, code), description, details or {})
+        await self._send(error.to_json())
+
+    def cancel_follow_ups(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+
+
+def _plain_details(details: Any) -> dict[str, Any]:
+    """Only a string ``cause``: the library puts whole frames (idTags) into its details."""
+    if isinstance(details, dict) and isinstance(details.get("cause"), str):
+        return {"cause": details["cause"][:500]}
+    return {}

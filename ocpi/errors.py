@@ -1,0 +1,149 @@
+"""OCPI errors: one table from domain errors to OCPI status codes, and the route class that
+applies it to every /ocpi endpoint (and only there: the admin API keeps FastAPI's defaults).
+
+OCPI 2.2.1 status_codes: a request that is valid JSON, authenticated and addressing an existing
+resource has "reached the OCPI layer" and gets no HTTP error status, only an OCPI status_code
+(so a semantically invalid body is HTTP 200 + 2001). Unparseable JSON is HTTP 400; a missing or
+unknown credentials token is HTTP 401 (transport_and_format: Authorization header); a GET of a
+missing object is HTTP 404.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+import structlog
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from pydantic import ValidationError
+
+from hub.domain import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PartnerUnavailable,
+    Unauthorized,
+)
+from ocpi.response import ocpi_response
+
+log = structlog.get_logger("ocpi.errors")
+
+GENERIC_CLIENT_ERROR = 2000
+INVALID_PARAMETERS = 2001
+NOT_ENOUGH_INFORMATION = 2002
+UNKNOWN_LOCATION = 2003
+UNKNOWN_TOKEN = 2004
+GENERIC_SERVER_ERROR = 3000
+CLIENT_API_UNUSABLE = 3001
+UNSUPPORTED_VERSION = 3002
+NO_MATCHING_ENDPOINTS = 3003
+
+
+class OcpiError(Exception):
+    """An answer with an OCPI status code (and the HTTP status that goes with it)."""
+
+    def __init__(self, status_code: int, message: str, http_status: int = 200) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.http_status = http_status
+
+
+def unauthorized(message: str = "missing or unknown credentials token") -> OcpiError:
+    # transport_and_format (Authorization header): HTTP 401; the body is still an envelope.
+    return OcpiError(GENERIC_CLIENT_ERROR, message, 401)
+
+
+def method_not_allowed(message: str) -> OcpiError:
+    # credentials (POST/PUT/DELETE): HTTP 405 for a wrong registration state.
+    return OcpiError(GENERIC_CLIENT_ERROR, message, 405)
+
+
+# Domain error -> (OCPI status_code, HTTP status). Subclasses are looked up through the MRO.
+DOMAIN_ERRORS: dict[type[DomainError], tuple[int, int]] = {
+    NotFound: (GENERIC_CLIENT_ERROR, 404),
+    InvalidInput: (INVALID_PARAMETERS, 200),
+    Conflict: (GENERIC_CLIENT_ERROR, 200),
+    Unauthorized: (GENERIC_CLIENT_ERROR, 401),
+    Forbidden: (GENERIC_CLIENT_ERROR, 403),
+    PartnerUnavailable: (CLIENT_API_UNUSABLE, 200),
+}
+
+
+def translate(exc: Exception) -> OcpiError:
+    if isinstance(exc, OcpiError):
+        return exc
+    if isinstance(exc, DomainError):
+        for cls in type(exc).__mro__:
+            if cls in DOMAIN_ERRORS:
+                code, http = DOMAIN_ERRORS[cls]  # type: ignore[index]
+                return OcpiError(code, exc.message, http)
+    if isinstance(exc, ValidationError):
+        return OcpiError(INVALID_PARAMETERS, validation_message(exc))
+    if isinstance(exc, RequestValidationError):
+        # Bad query or path parameters: FastAPI would say 422; OCPI says 2001 (HTTP 400).
+        return OcpiError(INVALID_PARAMETERS, _request_validation_message(exc), 400)
+    return OcpiError(GENERIC_SERVER_ERROR, "internal error", 500)
+
+
+def validation_message(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ())) or "body"
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "invalid or missing parameters: " + "; ".join(parts)
+
+
+def _request_validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in list(exc.errors())[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        parts.append(f"{where}: {err.get('msg', 'invalid')}")
+    return "invalid or missing parameters: " + "; ".join(parts)
+
+
+def _routing_headers(request: Request) -> dict[str, str]:
+    """transport_and_format (Unique message IDs, Message Routing): echo the ids, swap FROM/TO."""
+    headers = {
+        "X-Request-ID": request.headers.get("x-request-id") or str(uuid.uuid4()),
+        "X-Correlation-ID": request.headers.get("x-correlation-id") or str(uuid.uuid4()),
+    }
+    pairs = (("ocpi-from-country-code", "OCPI-to-country-code"),
+             ("ocpi-from-party-id", "OCPI-to-party-id"),
+             ("ocpi-to-country-code", "OCPI-from-country-code"),
+             ("ocpi-to-party-id", "OCPI-from-party-id"))
+    for incoming, outgoing in pairs:
+        value = request.headers.get(incoming)
+        if value:
+            headers[outgoing] = value
+    return headers
+
+
+class OcpiRoute(APIRoute):
+    """Every error on an OCPI route becomes an OCPI envelope (never FastAPI's 422 body)."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def ocpi_handler(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except Exception as exc:
+                error = translate(exc)
+                if error.http_status >= 500:
+                    log.exception("ocpi.request_failed", path=request.url.path)
+                else:
+                    log.info("ocpi.request_refused", path=request.url.path,
+                             status_code=error.status_code, http_status=error.http_status,
+                             message=error.message)
+                response = ocpi_response(status_code=error.status_code, message=error.message,
+                                         http_status=error.http_status)
+            for key, value in _routing_headers(request).items():
+                response.headers.setdefault(key, value)
+            return response
+
+        return ocpi_handler
