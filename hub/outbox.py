@@ -19,6 +19,7 @@ Nothing is lost on restart: state lives only in the table. Across replicas the s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -96,12 +97,10 @@ class OutboxWorker:
             if delivered:
                 continue
             self._wakeup.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self._wakeup.wait(), timeout=self._settings.poll_interval_seconds
                 )
-            except TimeoutError:
-                pass
 
     def stop(self) -> None:
         self._stopping = True
@@ -128,7 +127,7 @@ class OutboxWorker:
     async def _deliver_one(self, row_id: int, held_back: set[int | None]) -> int:
         async with transaction(self._sessionmaker) as session:
             stmt = select(OutboxRow).where(OutboxRow.id == row_id, OutboxRow.status == PENDING)
-            if session.bind.dialect.name == "postgresql":
+            if session.get_bind().dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
             row = (await session.scalars(stmt)).first()
             if row is None:

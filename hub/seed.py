@@ -19,7 +19,7 @@ from hub.services.parties import ensure_own_parties
 from hub.services.tokens import upsert_token
 from hub.settings import Settings
 
-DEMO_STATION_PASSWORD = "demo-secret"  # noqa: S105  (a documented demo credential)
+DEMO_STATION_PASSWORD = "demo-secret"
 DEMO_STATIONS = ("RIGA-001-A", "RIGA-001-B")
 
 

@@ -127,7 +127,7 @@ class LiveHub:
 
 
 @pytest.fixture
-async def start_hub() -> AsyncIterator[Callable[[Settings], "asyncio.Future[LiveHub]"]]:
+async def start_hub() -> AsyncIterator[Callable[[Settings], asyncio.Future[LiveHub]]]:
     """Starts real hubs (HTTP on loopback + OCPP + worker) and stops them after the test."""
     hubs: list[LiveHub] = []
 

@@ -21,11 +21,11 @@ def settings_from_env() -> Settings:
 
 
 def console(text: str) -> None:
-    print(text, flush=True)  # noqa: T201
+    print(text, flush=True)
 
 
 def fail(message: str, code: int = 1) -> None:
-    print(f"error: {message}", file=sys.stderr, flush=True)  # noqa: T201
+    print(f"error: {message}", file=sys.stderr, flush=True)
     raise SystemExit(code)
 
 

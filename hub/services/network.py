@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.models import (
@@ -20,8 +20,8 @@ from hub.db.models import (
     TariffRow,
 )
 from hub.domain import (
-    Connector,
     Conflict,
+    Connector,
     Evse,
     InvalidInput,
     Location,
@@ -206,7 +206,8 @@ async def page_locations(
     limit: int,
 ) -> tuple[list[Location], int]:
     """Our published locations, ordered by last_updated then id (OCPI pagination, stable)."""
-    conds = [LocationRow.publish.is_(True), PartyRow.is_own.is_(True)]
+    conds: list[ColumnElement[bool]] = [LocationRow.publish.is_(True),
+                                        PartyRow.is_own.is_(True)]
     if date_from is not None:
         conds.append(LocationRow.last_updated >= date_from)  # inclusive
     if date_to is not None:

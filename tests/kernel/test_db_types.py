@@ -65,6 +65,6 @@ async def test_naive_datetime_is_refused(settings: Settings) -> None:
     try:
         with pytest.raises(StatementError, match="naive datetime"):
             async with transaction(sm) as s:
-                s.add(OutboxRow(kind="k", subject="s", next_attempt_at=datetime(2026, 1, 1)))  # noqa: DTZ001
+                s.add(OutboxRow(kind="k", subject="s", next_attempt_at=datetime(2026, 1, 1)))
     finally:
         await engine.dispose()
