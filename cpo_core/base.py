@@ -7,6 +7,8 @@ Traps fixed here (PROTOCOL_NOTES.md, OCPP):
   We answer with a CALLERROR wherever a unique id can be recovered and keep the connection open.
 - The library answers a schema violation with ``FormatViolation`` (the OCPP 2.0 spelling);
   OCPP-J 1.6 section 4.2.3 spells it ``FormationViolation`` (and ``OccurenceConstraintViolation``).
+- ocpp 2.1.0 swaps ``NotImplemented`` (unknown action) and ``NotSupported`` (known action
+  without a handler) relative to OCPP-J 1.6 section 4.2.3; we answer per the spec.
 - ``call()`` returns ``None`` on a CALLERROR unless ``suppress=False``: we always raise.
 - ``date-time`` fields are not validated by the library: handlers parse them with
   ``parse_timestamp`` (naive -> assumed UTC with a warning; unparsable -> FormationViolation).
@@ -34,6 +36,7 @@ from ocpp.charge_point import serialize_as_dict
 from ocpp.exceptions import FormationViolationError, OCPPError
 from ocpp.messages import Call, CallError, CallResult, MessageType
 from ocpp.v16 import ChargePoint
+from ocpp.v16.enums import Action
 
 log = structlog.get_logger("cpo_core.ocpp")
 
@@ -130,7 +133,7 @@ def _frame_problem(frame: Any) -> str | None:
     return None
 
 
-class OcppChargePoint(ChargePoint):  # type: ignore[misc]
+class OcppChargePoint(ChargePoint):
     """Base for both ends of an OCPP 1.6J connection (central system and simulator)."""
 
     def __init__(self, station_id: str, connection: Any, *, response_timeout: float = 30) -> None:
@@ -149,6 +152,9 @@ class OcppChargePoint(ChargePoint):  # type: ignore[misc]
             raise TypeError("Decimal in an OCPP payload: send a str or int instead")
         return await super().call(payload, suppress=False, unique_id=unique_id,
                                   skip_schema_validation=skip_schema_validation)
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        await self._connection.close(code, reason)
 
     def after_reply(self, follow_up: Callable[[], Awaitable[None]]) -> None:
         """Run ``follow_up()`` once the reply to the CALL being handled is on the wire."""
@@ -193,6 +199,9 @@ class OcppChargePoint(ChargePoint):  # type: ignore[misc]
     async def _dispatch(self, msg: Call) -> None:
         self._follow_ups = []
         self._last_sent_result = False
+        if "_on_action" not in self.route_map.get(msg.action, {}):
+            await self._unhandled(msg)
+            return
         try:
             await self._handle_call(msg)
         except OCPPError as exc:
@@ -223,6 +232,14 @@ class OcppChargePoint(ChargePoint):  # type: ignore[misc]
         task = asyncio.create_task(run(), name=f"ocpp-follow-up-{self.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _unhandled(self, msg: Call) -> None:
+        """OCPP-J 1.6 section 4.2.3: NotImplemented = action not known; NotSupported = known
+        but not supported. ocpp 2.1.0 swaps the two."""
+        known = msg.action in {a.value for a in Action}
+        code = "NotSupported" if known else "NotImplemented"
+        log.info("ocpp.call.unhandled", station=self.id, action=str(msg.action)[:64], code=code)
+        await self._send_error(msg.unique_id, code, f"{code}: {str(msg.action)[:64]}")
 
     async def _send_error(self, unique_id: str, code: str, description: str,
                           details: dict[str, Any] | None = None) -> None:

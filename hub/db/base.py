@@ -32,7 +32,8 @@ class Base(DeclarativeBase):
 
 def make_engine(settings: Settings) -> AsyncEngine:
     url = settings.effective_database_url
-    kwargs: dict[str, Any] = {}
+    # hide_parameters: a failing statement's message must not carry idTags or tokens to a log.
+    kwargs: dict[str, Any] = {"hide_parameters": True}
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30}

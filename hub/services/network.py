@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import datetime
 from decimal import Decimal
@@ -308,7 +309,9 @@ async def check_station_credentials(
         return "unknown"
     if row.password_hash is None:
         return "ok"
-    if password is None or not verify_password(password, row.password_hash):
+    # scrypt costs ~50 ms of CPU: keep it off the event loop that serves every station.
+    if password is None or not await asyncio.to_thread(verify_password, password,
+                                                        row.password_hash):
         return "unauthorized"
     return "ok"
 

@@ -1,0 +1,238 @@
+"""The central system's side of one station connection: OCPP 1.6J CALL handlers.
+
+Each handler parses the frame, persists through hub services in its own unit of work, tells the
+outbox worker, and answers. A station's frames are handled one at a time (the library's receive
+loop), so persistence here is already ordered per station. Handlers stay short: the one slow
+path, a real-time authorization with an eMSP, never holds a database transaction open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import structlog
+from ocpp.routing import on
+from ocpp.v16 import call_result
+from ocpp.v16.datatypes import IdTagInfo
+from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cpo_core.authcache import AuthorizationCache
+from cpo_core.base import OcppChargePoint, format_timestamp, parse_timestamp
+from hub.context import HubContext
+from hub.db.base import transaction
+from hub.db.models import LocationRow, StationRow
+from hub.domain import AllowedType, AuthorizationResult, NotFound, PartyRef
+from hub.ports import RemoteAuthorizer
+from hub.services import charging, network, tokens
+from hub.services.charging import MeterSample
+
+log = structlog.get_logger("cpo_core.central")
+
+# OCPP 1.6 section 7.2 AuthorizationStatus from our verdict (OCPI 2.2.1 mod_tokens AllowedType).
+ID_TAG_STATUS = {
+    AllowedType.ALLOWED: AuthorizationStatus.accepted,
+    AllowedType.BLOCKED: AuthorizationStatus.blocked,
+    AllowedType.EXPIRED: AuthorizationStatus.expired,
+}
+
+# OCPP 1.6 section 7.45 SampledValue defaults.
+DEFAULT_MEASURAND = "Energy.Active.Import.Register"
+DEFAULT_UNIT = "Wh"
+
+
+def id_tag_info(result: AuthorizationResult) -> IdTagInfo:
+    return IdTagInfo(status=ID_TAG_STATUS.get(result.allowed, AuthorizationStatus.invalid))
+
+
+class _ReleaseSessionFirst:
+    """Ends the short read transaction before the (slow) real-time call to a partner."""
+
+    def __init__(self, remote: RemoteAuthorizer, session: AsyncSession) -> None:
+        self._remote = remote
+        self._session = session
+
+    async def authorize(self, token_uid: str, token_type: str | None, location_id: str | None,
+                        owner: PartyRef | None) -> AuthorizationResult | None:
+        await self._session.commit()  # read-only; returns the connection to the pool
+        return await self._remote.authorize(token_uid, token_type, location_id, owner)
+
+
+def meter_samples(meter_values: list[dict[str, Any]], station_id: str) -> list[MeterSample]:
+    """OCPP 1.6 MeterValue list -> samples; unusable values are logged and skipped."""
+    samples = []
+    for mv in meter_values:
+        ts = parse_timestamp(mv["timestamp"], "meterValue.timestamp", station_id=station_id)
+        for sv in mv.get("sampled_value", []):
+            if sv.get("format") == "SignedData":
+                continue  # signed meter data is kept by the station; we need the plain value
+            try:
+                value = Decimal(sv["value"])
+            except (InvalidOperation, TypeError):
+                value = Decimal("NaN")
+            if not value.is_finite():
+                log.warning("ocpp.meter_value.unusable", station=station_id)
+                continue
+            samples.append(MeterSample(
+                timestamp=ts, measurand=sv.get("measurand", DEFAULT_MEASURAND), value=value,
+                unit=sv.get("unit", DEFAULT_UNIT), phase=sv.get("phase"),
+                context=sv.get("context")))
+    return samples
+
+
+class StationConnection(OcppChargePoint):
+    """One connected station, seen from the central system."""
+
+    def __init__(self, station_id: str, connection: Any, ctx: HubContext,
+                 auth_cache: AuthorizationCache) -> None:
+        super().__init__(station_id, connection, response_timeout=ctx.settings.ocpp.call_timeout)
+        self.ctx = ctx
+        self.auth_cache = auth_cache
+
+    @asynccontextmanager
+    async def _unit(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work; after its commit the outbox worker hears of new rows."""
+        async with transaction(self.ctx.sessionmaker) as session:
+            yield session
+        self.ctx.outbox_written()
+
+    def _ts(self, value: str, field: str) -> datetime:
+        return parse_timestamp(value, field, station_id=self.id)
+
+    async def _authorize(self, id_tag: str) -> AuthorizationResult:
+        remote = self.ctx.remote_authorizer
+        async with self.ctx.sessionmaker() as session:
+            location_id = None
+            station = await session.get(StationRow, self.id)
+            if station is not None and station.location_pk is not None:
+                location = await session.get(LocationRow, station.location_pk)
+                location_id = location.location_id if location else None
+            result = await tokens.authorize(
+                session, id_tag, location_id=location_id,
+                remote=_ReleaseSessionFirst(remote, session) if remote else None)
+        self.auth_cache.put(self.id, id_tag, result)
+        log.info("ocpp.authorize", station=self.id, id_tag=id_tag, allowed=result.allowed.value,
+                 source=result.source)
+        return result
+
+    # -- core profile (OCPP 1.6 section 4) ------------------------------------------------------
+
+    @on(Action.boot_notification)
+    async def on_boot_notification(self, charge_point_vendor: str, charge_point_model: str,
+                                   **kw: Any) -> call_result.BootNotification:
+        now = self.ctx.clock()
+        try:
+            async with self._unit() as session:
+                await network.record_boot(
+                    session, self.id, vendor=charge_point_vendor, model=charge_point_model,
+                    serial_number=kw.get("charge_point_serial_number")
+                    or kw.get("charge_box_serial_number"),
+                    firmware_version=kw.get("firmware_version"), ocpp_version="1.6", now=now)
+        except NotFound:  # removed while connected
+            return call_result.BootNotification(format_timestamp(now), 0,
+                                                RegistrationStatus.rejected)
+        log.info("ocpp.boot", station=self.id, vendor=charge_point_vendor,
+                 model=charge_point_model)
+        return call_result.BootNotification(
+            current_time=format_timestamp(now),
+            interval=self.ctx.settings.ocpp.heartbeat_interval,
+            status=RegistrationStatus.accepted)
+
+    @on(Action.heartbeat)
+    async def on_heartbeat(self) -> call_result.Heartbeat:
+        now = self.ctx.clock()
+        async with self._unit() as session:
+            await network.mark_seen(session, self.id, now)
+        return call_result.Heartbeat(current_time=format_timestamp(now))
+
+    @on(Action.status_notification)
+    async def on_status_notification(self, connector_id: int, error_code: str, status: str,
+                                     **kw: Any) -> call_result.StatusNotification:
+        now = self.ctx.clock()
+        ts = self._ts(kw["timestamp"], "timestamp") if kw.get("timestamp") else now
+        async with self._unit() as session:
+            await network.record_status(session, self.id, connector=connector_id, status=status,
+                                        error_code=error_code, info=kw.get("info"),
+                                        timestamp=ts, now=now)
+        return call_result.StatusNotification()
+
+    @on(Action.authorize)
+    async def on_authorize(self, id_tag: str) -> call_result.Authorize:
+        result = await self._authorize(id_tag)
+        return call_result.Authorize(id_tag_info=id_tag_info(result))
+
+    @on(Action.start_transaction)
+    async def on_start_transaction(self, connector_id: int, id_tag: str, meter_start: int,
+                                   timestamp: str, **_: Any) -> call_result.StartTransaction:
+        ts = self._ts(timestamp, "timestamp")
+        result = self.auth_cache.get(self.id, id_tag) or await self._authorize(id_tag)
+        async with self._unit() as session:
+            row = await charging.start_transaction(
+                session, station_id=self.id, connector=connector_id, id_tag=id_tag,
+                meter_start_wh=Decimal(meter_start), timestamp=ts, authorization=result,
+                now=self.ctx.clock())
+        return call_result.StartTransaction(transaction_id=row.id,
+                                            id_tag_info=id_tag_info(result))
+
+    @on(Action.meter_values)
+    async def on_meter_values(self, connector_id: int, meter_value: list[dict[str, Any]],
+                              transaction_id: int | None = None) -> call_result.MeterValues:
+        samples = meter_samples(meter_value, self.id)
+        async with self._unit() as session:
+            await charging.add_meter_values(session, station_id=self.id, connector=connector_id,
+                                            transaction_id=transaction_id, samples=samples,
+                                            now=self.ctx.clock())
+        return call_result.MeterValues()
+
+    @on(Action.stop_transaction)
+    async def on_stop_transaction(self, meter_stop: int, timestamp: str, transaction_id: int,
+                                  **kw: Any) -> call_result.StopTransaction:
+        ts = self._ts(timestamp, "timestamp")
+        samples = meter_samples(kw.get("transaction_data") or [], self.id)
+        try:
+            async with self._unit() as session:
+                # transactionData first: the session's meter values are complete before the CDR.
+                await charging.add_meter_values(
+                    session, station_id=self.id, connector=0, transaction_id=transaction_id,
+                    samples=samples, now=self.ctx.clock())
+                await charging.stop_transaction(
+                    session, station_id=self.id, transaction_id=transaction_id,
+                    meter_stop_wh=Decimal(meter_stop), timestamp=ts, reason=kw.get("reason"),
+                    pricer=self.ctx.pricer, now=self.ctx.clock())
+        except NotFound:
+            # The station must get an answer or it retries forever (OCPP 1.6 section 4.10).
+            log.warning("ocpp.stop.unknown_transaction", station=self.id,
+                        transaction_id=transaction_id)
+        id_tag = kw.get("id_tag")
+        if not id_tag:
+            return call_result.StopTransaction()
+        # Informational only: no second real-time call to the eMSP at the end of a session.
+        result = self.auth_cache.get(self.id, id_tag)
+        if result is None:
+            async with self.ctx.sessionmaker() as session:
+                result = await tokens.authorize(session, id_tag, location_id=None, remote=None)
+        return call_result.StopTransaction(id_tag_info=id_tag_info(result))
+
+    # -- notifications we only acknowledge -----------------------------------------------------
+
+    @on(Action.data_transfer)
+    async def on_data_transfer(self, vendor_id: str, **_: Any) -> call_result.DataTransfer:
+        return call_result.DataTransfer(status="UnknownVendorId")
+
+    @on(Action.diagnostics_status_notification)
+    async def on_diagnostics_status(self, **_: Any) -> call_result.DiagnosticsStatusNotification:
+        return call_result.DiagnosticsStatusNotification()
+
+    @on(Action.firmware_status_notification)
+    async def on_firmware_status(self, **_: Any) -> call_result.FirmwareStatusNotification:
+        return call_result.FirmwareStatusNotification()
+
+    @on(Action.security_event_notification)
+    async def on_security_event(self, type: str, **_: Any) -> (
+            call_result.SecurityEventNotification):
+        log.info("ocpp.security_event", station=self.id, event_type=type)
+        return call_result.SecurityEventNotification()
