@@ -48,14 +48,16 @@ def enqueue(
     payload: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> OutboxRow:
+    now = now or datetime.now(UTC)
     row = OutboxRow(
+        created_at=now,
         kind=kind,
         subject=subject,
         partner_id=partner_id,
         payload=payload or {},
         status=PENDING,
         attempts=0,
-        next_attempt_at=now or datetime.now(UTC),
+        next_attempt_at=now,
     )
     session.add(row)
     return row

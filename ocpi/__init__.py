@@ -1,16 +1,29 @@
-"""PLACEHOLDER: OCPI 2.2.1 edge."""
+"""OCPI 2.2.1 edge: the HTTP endpoints partners call, the calls we make, and the handshake.
+
+Public names (wired in ``hub.app``): :func:`ocpi_router` (mounted at ``/ocpi``),
+:func:`delivery_handlers` (outbox kinds ``session`` and ``cdr``); ``ocpi.authorize``
+holds :class:`~ocpi.authorize.OcpiRemoteAuthorizer`; ``ocpi.handshake`` holds
+:func:`~ocpi.handshake.register_with_partner` (used by the CLI).
+
+Modules: ``schemas`` (wire models), ``mappers`` (to/from domain), ``encoding`` (Decimal-exact
+JSON), ``response`` (envelope), ``errors`` (status table + route class), ``auth``, ``client``,
+``handshake``, one endpoints module per OCPI module (``versions``, ``credentials``,
+``locations``, ``tokens``, ``sessions``, ``cdrs``), ``delivery`` (outbox handlers).
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from hub.context import HubContext
-from hub.ports import DeliveryHandler
+from ocpi import cdrs, credentials, locations, sessions, tokens, versions
+from ocpi.delivery import delivery_handlers
+from ocpi.errors import OcpiRoute
+
+__all__ = ["delivery_handlers", "ocpi_router"]
 
 
 def ocpi_router() -> APIRouter:
-    return APIRouter()
-
-
-def delivery_handlers(ctx: HubContext) -> dict[str, DeliveryHandler]:
-    return {}
+    router = APIRouter(route_class=OcpiRoute, tags=["ocpi"])
+    for module in (versions, credentials, locations, tokens, sessions, cdrs):
+        router.include_router(module.router)
+    return router

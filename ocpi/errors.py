@@ -11,7 +11,8 @@ missing object is HTTP 404.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import structlog
 from fastapi import Request, Response
@@ -80,7 +81,7 @@ def translate(exc: Exception) -> OcpiError:
     if isinstance(exc, DomainError):
         for cls in type(exc).__mro__:
             if cls in DOMAIN_ERRORS:
-                code, http = DOMAIN_ERRORS[cls]  # type: ignore[index]
+                code, http = DOMAIN_ERRORS[cls]
                 return OcpiError(code, exc.message, http)
     if isinstance(exc, ValidationError):
         return OcpiError(INVALID_PARAMETERS, validation_message(exc))
@@ -126,8 +127,9 @@ def _routing_headers(request: Request) -> dict[str, str]:
 class OcpiRoute(APIRoute):
     """Every error on an OCPI route becomes an OCPI envelope (never FastAPI's 422 body)."""
 
-    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        route_path = self.path  # the template: concrete paths may carry token uids
 
         async def ocpi_handler(request: Request) -> Response:
             try:
@@ -135,9 +137,9 @@ class OcpiRoute(APIRoute):
             except Exception as exc:
                 error = translate(exc)
                 if error.http_status >= 500:
-                    log.exception("ocpi.request_failed", path=request.url.path)
+                    log.exception("ocpi.request_failed", route=route_path)
                 else:
-                    log.info("ocpi.request_refused", path=request.url.path,
+                    log.info("ocpi.request_refused", route=route_path,
                              status_code=error.status_code, http_status=error.http_status,
                              message=error.message)
                 response = ocpi_response(status_code=error.status_code, message=error.message,

@@ -33,6 +33,13 @@ app.add_typer(manage.clearing_app, name="clearing")
 app.add_typer(simulate.simulate_app, name="simulate")
 
 
+@app.callback()
+def _configure() -> None:
+    """Logs go to stderr, at HUB_LOG_LEVEL; command output alone goes to stdout."""
+    settings = settings_from_env()
+    configure_logging(settings.log_level, settings.log_format)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database schema to the latest revision."""

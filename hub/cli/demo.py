@@ -24,33 +24,30 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hub.cli.common import console
+from hub.cli.pg import acreate_schema, adrop_schema
 from hub.cli.processes import HubProcess
 from hub.seed import DEMO_STATION_PASSWORD, DEMO_STATIONS, demo_token_uid
 
 EE_PARTIES = '[{"country_code":"EE","party_id":"ELM","role":"EMSP","name":"Elmo (Estonia)"}]'
 
 
-def _pg_schemas(names: list[str]) -> dict[str, dict[str, str]]:
+async def _pg_schemas(names: list[str]) -> dict[str, dict[str, str]]:
     """With HUB_DATABASE_URL on PostgreSQL, one fresh schema per demo hub."""
     url = os.environ.get("HUB_DATABASE_URL", "")
     if not url.startswith("postgresql"):
         return {n: {} for n in names}
-    from hub.cli.pg import create_schema
-
     out = {}
     for n in names:
         schema = f"demo_{n}_{uuid.uuid4().hex[:8]}"
-        create_schema(url, schema)
+        await acreate_schema(url, schema)
         out[n] = {"HUB_DATABASE_URL": url, "HUB_DATABASE_SCHEMA": schema}
     return out
 
 
-def _drop_schemas(envs: dict[str, dict[str, str]]) -> None:
-    from hub.cli.pg import drop_schema
-
+async def _drop_schemas(envs: dict[str, dict[str, str]]) -> None:
     for env in envs.values():
         if env:
-            drop_schema(env["HUB_DATABASE_URL"], env["HUB_DATABASE_SCHEMA"])
+            await adrop_schema(env["HUB_DATABASE_URL"], env["HUB_DATABASE_SCHEMA"])
 
 
 def _wait_for_cdr(ee: HubProcess, timeout: float = 30.0) -> dict[str, object]:
@@ -69,7 +66,7 @@ async def run_demo(*, keep: bool = False) -> int:
 
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="hub-demo-"))
-    envs = _pg_schemas(["lv", "ee"])
+    envs = await _pg_schemas(["lv", "ee"])
     lv = HubProcess("lv", workdir, extra_env=envs["lv"])
     ee = HubProcess("ee", workdir, parties_json=EE_PARTIES, extra_env=envs["ee"])
     try:
@@ -105,7 +102,7 @@ async def run_demo(*, keep: bool = False) -> int:
     finally:
         for hub in (lv, ee):
             hub.stop()
-        _drop_schemas(envs)
+        await _drop_schemas(envs)
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
         else:

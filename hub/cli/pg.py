@@ -1,4 +1,4 @@
-"""PostgreSQL housekeeping for the demo and tests: schemas per hub."""
+"""PostgreSQL housekeeping for the demo and tests: one schema per hub process."""
 
 from __future__ import annotations
 
@@ -20,13 +20,23 @@ async def _execute(url: str, sql: str) -> None:
         await engine.dispose()
 
 
-def create_schema(url: str, schema: str) -> None:
+def _checked(schema: str) -> str:
     if not _SAFE.match(schema):
         raise ValueError(f"unsafe schema name {schema!r}")
-    asyncio.run(_execute(url, f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    return schema
+
+
+async def acreate_schema(url: str, schema: str) -> None:
+    await _execute(url, f'CREATE SCHEMA IF NOT EXISTS "{_checked(schema)}"')
+
+
+async def adrop_schema(url: str, schema: str) -> None:
+    await _execute(url, f'DROP SCHEMA IF EXISTS "{_checked(schema)}" CASCADE')
+
+
+def create_schema(url: str, schema: str) -> None:
+    asyncio.run(acreate_schema(url, schema))
 
 
 def drop_schema(url: str, schema: str) -> None:
-    if not _SAFE.match(schema):
-        raise ValueError(f"unsafe schema name {schema!r}")
-    asyncio.run(_execute(url, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    asyncio.run(adrop_schema(url, schema))

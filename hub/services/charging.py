@@ -9,8 +9,8 @@ written in the same transaction (kinds ``session`` and ``cdr``).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,18 +30,25 @@ from hub.db.models import (
     PartyRow,
     StationRow,
 )
-from hub.domain import AuthorizationResult, LocationFacts, NotFound, SessionFacts
+from hub.domain import (
+    AuthorizationResult,
+    LocationFacts,
+    NotFound,
+    SessionFacts,
+    Tariff,
+    TariffElement,
+)
+from hub.domain.countries import ALPHA2, ALPHA3
 from hub.ports import CdrPricer
-from hub.services.network import evse_for, tariff_for_location
+from hub.services.network import evse_for, tariff_elements_to_json, tariff_for_location
 from hub.services.parties import find_party, own_party
 
 log = structlog.get_logger("hub.charging")
 
 SESSION, CDR = "session", "cdr"
+# OCPI 2.2.1 mod_sessions: the CPO should not flood the eMSP with kWh updates.
+SESSION_UPDATE_MIN_INTERVAL = timedelta(seconds=60)
 
-ALPHA3 = {"LV": "LVA", "EE": "EST", "LT": "LTU", "FI": "FIN", "SE": "SWE", "NO": "NOR",
-          "DK": "DNK", "PL": "POL", "DE": "DEU"}
-ALPHA2 = {v: k for k, v in ALPHA3.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +154,7 @@ async def add_meter_values(
     if latest is not None and row.status == "ACTIVE" and row.meter_start is not None:
         row.kwh = max(Decimal(0), (latest - row.meter_start) / 1000)
         row.last_updated = now
-        await _notify_emsp(session, row, SESSION, now)
+        await _notify_emsp(session, row, SESSION, now, throttle=True)
     return row
 
 
@@ -242,6 +249,22 @@ def cdr_location_json(facts: LocationFacts | None, fallback_country: str) -> dic
     return {k: v for k, v in out.items() if v is not None}
 
 
+def tariff_snapshot(tariff: Tariff, vat_rate: Decimal, now: datetime) -> dict[str, Any]:
+    """The tariff as applied to a CDR (OCPI 2.2.1 mod_cdrs CDR.tariffs): a full Tariff object,
+    each component's ``vat`` set to the rate charged unless the tariff fixed its own."""
+    elements = [
+        TariffElement(tuple(replace(pc, vat=pc.vat if pc.vat is not None else vat_rate)
+                            for pc in e.price_components), e.restrictions)
+        for e in tariff.elements
+    ]
+    return {
+        "country_code": tariff.owner.country_code, "party_id": tariff.owner.party_id,
+        "id": tariff.id, "currency": tariff.currency,
+        "elements": tariff_elements_to_json(tuple(elements)),
+        "last_updated": (tariff.last_updated or now).isoformat(),
+    }
+
+
 async def _create_cdr(
     session: AsyncSession, row: ChargingSessionRow, pricer: CdrPricer, now: datetime
 ) -> CdrRow:
@@ -272,7 +295,7 @@ async def _create_cdr(
         total_cost_excl_vat=price.total_cost_excl_vat,
         total_cost_incl_vat=price.total_cost_incl_vat, vat_rate=price.vat_rate,
         vat_country=price.vat_country, location=cdr_location_json(facts, cpo.country_code),
-        tariffs=[{"id": tariff.id, "currency": tariff.currency}] if tariff else [],
+        tariffs=[tariff_snapshot(tariff, price.vat_rate, now)] if tariff else [],
         charging_periods=[
             {"start_date_time": p.start_date_time.isoformat(),
              "dimensions": [{"type": t, "volume": str(v)} for t, v in p.dimensions],
@@ -295,21 +318,26 @@ async def _create_cdr(
 
 async def _notify_emsp(
     session: AsyncSession, row: ChargingSessionRow, kind: str, now: datetime,
-    subject: str | None = None,
+    subject: str | None = None, *, throttle: bool = False,
 ) -> None:
-    """Route to the eMSP owning the token: an outbox row if it is a partner's party."""
+    """Route to the eMSP owning the token: an outbox row if it is a partner's party.
+
+    Every change of state enqueues its own message (the handler sends the session as it is
+    then, so messages are idempotent). Only meter-value updates are throttled: at most one
+    per SESSION_UPDATE_MIN_INTERVAL per session, since start and stop always enqueue and
+    the eMSP never misses the final state.
+    """
     if row.emsp_party_pk is None:
         return
     emsp = await session.get(PartyRow, row.emsp_party_pk)
     if emsp is None or emsp.is_own or emsp.partner_id is None:
         return
     subject = subject or str(row.id)
-    if kind == SESSION:
-        # Coalesce: a pending session update already carries the latest state when sent.
-        pending = (await session.scalars(select(OutboxRow.id).where(
-            OutboxRow.kind == SESSION, OutboxRow.subject == subject,
-            OutboxRow.partner_id == emsp.partner_id, OutboxRow.status == outbox.PENDING,
-            OutboxRow.attempts == 0))).first()
-        if pending is not None:
+    if throttle:
+        recent = (await session.scalars(select(OutboxRow.id).where(
+            OutboxRow.kind == kind, OutboxRow.subject == subject,
+            OutboxRow.partner_id == emsp.partner_id,
+            OutboxRow.created_at > now - SESSION_UPDATE_MIN_INTERVAL).limit(1))).first()
+        if recent is not None:
             return
     outbox.enqueue(session, kind, subject, partner_id=emsp.partner_id, now=now)

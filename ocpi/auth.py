@@ -1,0 +1,104 @@
+"""Who is calling: the credentials token in ``Authorization: Token <token>``.
+
+OCPI 2.2.1 transport_and_format (Authorization header): the token is base64-encoded since 2.2,
+but many peers send it raw; we try the raw value first, then its base64 decoding (PROTOCOL_NOTES,
+OCPI). A missing or unknown token, or a token A used anywhere but versions and credentials,
+is HTTP 401.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from hub.context import HubContext
+from hub.db.base import transaction
+from hub.domain import PartyRef
+from hub.services.parties import party_ref
+from hub.services.partners import partner_for_token
+from ocpi.errors import unauthorized
+
+CONNECTED = "CONNECTED"
+
+
+def hub_context(request: Request) -> HubContext:
+    ctx: HubContext = request.app.state.hub
+    return ctx
+
+
+@dataclass(frozen=True)
+class Caller:
+    partner_id: int
+    kind: str  # "A": registration token we issued; "C": token of a registered partner
+    token: str  # as presented (decoded); never logged
+    status: str
+    parties: tuple[PartyRef, ...]
+
+    @property
+    def registered(self) -> bool:
+        return self.kind == "C" and self.status == CONNECTED
+
+    def party(self, country_code: str, party_id: str, role: str) -> PartyRef | None:
+        """The caller's party (country_code, party_id) with ``role``, case-insensitively."""
+        for p in self.parties:
+            if p.role == role and p.same_party(country_code, party_id):
+                return p
+        return None
+
+    @property
+    def is_hub(self) -> bool:
+        return any(p.role == "HUB" for p in self.parties)
+
+
+def _candidates(header: str) -> list[str]:
+    scheme, _, value = header.strip().partition(" ")
+    if scheme.lower() != "token" or not value:
+        return []
+    value = value.strip()
+    found = [value]
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return found
+    if decoded and decoded != value and decoded.isprintable():
+        found.append(decoded)
+    return found
+
+
+async def identify(request: Request) -> Caller | None:
+    ctx = hub_context(request)
+    header = request.headers.get("authorization", "")
+    async with transaction(ctx.sessionmaker) as session:
+        for token in _candidates(header):
+            found = await partner_for_token(session, token)
+            if found is None:
+                continue
+            row, kind = found
+            parties = tuple(party_ref(p) for p in row.parties if not p.is_own)
+            return Caller(row.id, kind, token, row.status, parties)
+    return None
+
+
+async def registration_caller(request: Request) -> Caller:
+    """versions and credentials: token A or a registered partner's token."""
+    caller = await identify(request)
+    if caller is None:
+        raise unauthorized()
+    return caller
+
+
+async def partner_caller(request: Request) -> Caller:
+    """Functional modules: only a CONNECTED partner's token (never token A)."""
+    caller = await identify(request)
+    if caller is None or not caller.registered:
+        raise unauthorized()
+    return caller
+
+
+Ctx = Annotated[HubContext, Depends(hub_context)]
+RegistrationCaller = Annotated[Caller, Depends(registration_caller)]
+PartnerCaller = Annotated[Caller, Depends(partner_caller)]

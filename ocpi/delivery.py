@@ -1,0 +1,131 @@
+"""Outbox delivery handlers: our sessions and CDRs to the eMSP owning the token.
+
+- ``session`` (subject = ChargingSessionRow pk): PUT the Session to the partner's sessions
+  Receiver at ``{url}/{country_code}/{party_id}/{session_id}`` (mod_sessions, PUT: always the
+  whole object, so a retry or a coalesced update is safe).
+- ``cdr`` (subject = CdrRow pk): POST the CDR to the partner's cdrs Receiver (mod_cdrs, POST).
+
+What is retried (``DeliveryError.retryable``):
+- retried: no answer (refused, timeout), HTTP 5xx, OCPI 3xxx/4xxx (server or hub trouble),
+  HTTP 401/403 (credentials being rotated or fixed by an operator), HTTP 404/405 (a missing
+  endpoint, e.g. a partner redeploying), 408/429, a partner not (yet) CONNECTED or without the
+  endpoint in its version details (it can PUT new credentials). The outbox backs off and
+  dead-letters after ``max_attempts``; the operator can retry from there.
+- not retried (dead letter at once): another HTTP 4xx or an OCPI 2xxx answer (the partner
+  refuses this content; sending it again won't change that), a session/CDR or partner row that
+  no longer exists.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from hub.context import HubContext
+from hub.db.base import transaction
+from hub.db.models import PartnerRow
+from hub.domain import NotFound, PartyRef
+from hub.ports import DeliveryError, DeliveryHandler, OutboxMessage
+from hub.services.partners import endpoint_url
+from hub.services.records import get_cdr_by_pk, get_session_by_pk
+from ocpi.auth import CONNECTED
+from ocpi.client import OcpiReply, OcpiUnreachable, ocpi_request, routing_headers
+from ocpi.mappers import cdr_from_domain, session_from_domain
+
+log = structlog.get_logger("ocpi.delivery")
+
+RETRYABLE_HTTP = {401, 403, 404, 405, 408, 425, 429}
+
+
+@dataclass(frozen=True)
+class Target:
+    partner_id: int
+    url: str
+    token: str
+    use_base64: bool
+
+
+def _target(partner: PartnerRow | None, module: str) -> Target:
+    if partner is None:
+        raise DeliveryError("partner no longer exists", retryable=False)
+    if partner.status != CONNECTED or not partner.token_out:
+        raise DeliveryError(f"partner {partner.id} is not connected ({partner.status})")
+    url = endpoint_url(partner, module, "RECEIVER")
+    if url is None:
+        raise DeliveryError(f"partner {partner.id} has no {module} Receiver endpoint")
+    return Target(partner.id, url.rstrip("/"), partner.token_out, partner.token_out_base64)
+
+
+def check_reply(reply: OcpiReply, what: str) -> None:
+    """Raise DeliveryError unless the partner accepted; see the module docstring."""
+    http, code = reply.http_status, reply.status_code
+    if 200 <= http < 300 and (code is None or 1000 <= code < 2000):
+        return  # a 2xx without an envelope is a (deviating) success too
+    detail = f"{what}: HTTP {http}, OCPI status {code}, {reply.message or ''}".strip(", ")
+    if http >= 500 or http in RETRYABLE_HTTP:
+        raise DeliveryError(detail, retryable=True)
+    if 200 <= http < 300 and code is not None and code >= 3000:
+        raise DeliveryError(detail, retryable=True)
+    raise DeliveryError(detail, retryable=False)
+
+
+async def _send(ctx: HubContext, target: Target, method: str, url: str, body: dict[str, Any],
+                sender: PartyRef, receiver: PartyRef | None) -> None:
+    try:
+        reply = await ocpi_request(
+            ctx.http, method, url, token=target.token, use_base64=target.use_base64, body=body,
+            headers=routing_headers(sender, receiver),
+            timeout_s=ctx.settings.ocpi.request_timeout,
+            correlation_id=str(uuid.uuid4()))
+    except OcpiUnreachable as exc:
+        raise DeliveryError(str(exc), retryable=True) from exc
+    check_reply(reply, f"{method} {url}")
+
+
+def _pk(message: OutboxMessage) -> int:
+    try:
+        return int(message.subject)
+    except ValueError as exc:
+        raise DeliveryError(f"bad subject {message.subject!r}", retryable=False) from exc
+
+
+def session_handler(ctx: HubContext) -> DeliveryHandler:
+    async def deliver_session(message: OutboxMessage) -> None:
+        async with transaction(ctx.sessionmaker) as db:
+            try:
+                s = await get_session_by_pk(db, _pk(message))
+            except NotFound as exc:
+                raise DeliveryError(exc.message, retryable=False) from exc
+            partner = await db.get(PartnerRow, message.partner_id) \
+                if message.partner_id is not None else None
+            target = _target(partner, "sessions")
+        url = f"{target.url}/{s.cpo.country_code}/{s.cpo.party_id}/{s.id}"
+        await _send(ctx, target, "PUT", url, session_from_domain(s), s.cpo, s.token_owner)
+        log.info("ocpi.session.delivered", partner_id=target.partner_id, session_id=s.id,
+                 status=s.status)
+
+    return deliver_session
+
+
+def cdr_handler(ctx: HubContext) -> DeliveryHandler:
+    async def deliver_cdr(message: OutboxMessage) -> None:
+        async with transaction(ctx.sessionmaker) as db:
+            try:
+                cdr = await get_cdr_by_pk(db, _pk(message))
+            except NotFound as exc:
+                raise DeliveryError(exc.message, retryable=False) from exc
+            partner = await db.get(PartnerRow, message.partner_id) \
+                if message.partner_id is not None else None
+            target = _target(partner, "cdrs")
+        await _send(ctx, target, "POST", target.url, cdr_from_domain(cdr), cdr.cpo,
+                    cdr.token_owner)
+        log.info("ocpi.cdr.delivered", partner_id=target.partner_id, cdr_id=cdr.id)
+
+    return deliver_cdr
+
+
+def delivery_handlers(ctx: HubContext) -> dict[str, DeliveryHandler]:
+    return {"session": session_handler(ctx), "cdr": cdr_handler(ctx)}
