@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from hub.app import create_app, running_hub
+from hub.cli.pg import adrop_schema, create_schema
 from hub.context import HubContext
 from hub.db.migrate import upgrade
 from hub.settings import Settings
@@ -31,16 +30,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-async def _pg(sql: str) -> None:
-    assert PG_URL is not None
-    engine = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
 
 
 SettingsFactory = Callable[..., Settings]
@@ -67,7 +56,7 @@ async def make_settings(tmp_path: Path) -> AsyncIterator[SettingsFactory]:
         if PG_URL:
             schema = f"t_{uuid.uuid4().hex[:16]}"
             schemas.append(schema)
-            asyncio.run(_pg(f'CREATE SCHEMA "{schema}"'))
+            create_schema(PG_URL, schema)
             base["database_url"] = PG_URL
             base["database_schema"] = schema
         base.update(overrides)
@@ -77,7 +66,8 @@ async def make_settings(tmp_path: Path) -> AsyncIterator[SettingsFactory]:
 
     yield factory
     for schema in schemas:
-        await _pg(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        assert PG_URL is not None
+        await adrop_schema(PG_URL, schema)
 
 
 @pytest.fixture

@@ -190,9 +190,10 @@ async def stop_transaction(
     was_invalid = row.status == "INVALID"
     row.status = "COMPLETED"
     row.last_updated = now
+    # The eMSP hears of the completed session before its CDR (same transaction, in order).
+    await _notify_emsp(session, row, SESSION, now)
     if not was_invalid:
         await _create_cdr(session, row, pricer, now)
-    await _notify_emsp(session, row, SESSION, now)
     log.info("session.stopped", station=station_id, transaction_id=transaction_id,
              kwh=str(kwh), flags=flags)
     return row
