@@ -23,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cpo_core.authcache import AuthorizationCache
 from cpo_core.base import OcppChargePoint, format_timestamp, parse_timestamp
+from cpo_core.handlers.operations import OperationHandlers16
+from cpo_core.handlers.security import SecurityHandlers16
 from hub.context import HubContext
 from hub.db.base import transaction
 from hub.db.models import LocationRow, StationRow
@@ -84,7 +86,7 @@ def meter_samples(meter_values: list[dict[str, Any]], station_id: str) -> list[M
     return samples
 
 
-class StationConnection(OcppChargePoint):
+class StationConnection(SecurityHandlers16, OperationHandlers16, OcppChargePoint):
     """One connected station, seen from the central system."""
 
     def __init__(self, station_id: str, connection: Any, ctx: HubContext,

@@ -24,6 +24,7 @@ from websockets.headers import build_www_authenticate_basic, parse_authorization
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from cpo_core import tls
 from cpo_core.authcache import AuthorizationCache
 from cpo_core.base import library_logger
 from cpo_core.central import StationConnection
@@ -89,6 +90,7 @@ class OcppServer:
         self._server = await serve(
             self._handle, cfg.host, cfg.port, subprotocols=[SUBPROTOCOL],
             process_request=self._process_request, ping_interval=cfg.ping_interval,
+            ssl=tls.server_ssl_context(self.ctx),
             compression=None,  # 2.4x memory and 10x tail latency for tiny frames
         )
         sockets = list(self._server.sockets)
@@ -109,6 +111,9 @@ class OcppServer:
         station_id = station_id_from_path(request.path)
         if station_id is None:
             return conn.respond(http.HTTPStatus.NOT_FOUND, "Not found\n")
+        refused = await tls.check_client_certificate(self.ctx, conn, request, station_id)
+        if refused is not None:
+            return refused
         password = basic_password(request.headers, station_id)
         async with transaction(self.ctx.sessionmaker) as session:
             verdict = await network.check_station_credentials(session, station_id, password)

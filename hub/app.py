@@ -55,6 +55,7 @@ async def running_hub(settings: Settings) -> AsyncIterator[HubContext]:
         worker_task = asyncio.create_task(worker.run(), name="outbox-worker")
         ocpp = OcppServer(ctx)
         await ocpp.start()
+        ctx.components["ocpp"] = ocpp
         scheduler = build_scheduler(ctx) if settings.scheduler_enabled else None
         if scheduler is not None:
             scheduler.start()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -31,6 +32,9 @@ class HubContext:
     remote_authorizer: RemoteAuthorizer | None = None
     outbox_worker: OutboxWorker | None = None
     clock: Callable[[], datetime] = field(default=utcnow)
+    # Running parts registered by the composition root (e.g. "ocpp": the OCPP server), so an
+    # edge's own admin router can reach them without the kernel knowing their types.
+    components: dict[str, Any] = field(default_factory=dict)
 
     def outbox_written(self) -> None:
         """Call after committing a transaction that enqueued outbox rows."""

@@ -309,3 +309,15 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# Sections below are appended by area; keep each area's models under its own heading.
+# --- models: OCPP 2.0.1 (issue 3) ---
+
+# --- models: OCPP security, PKI (issue 3) ---
+
+# --- models: OCPP operations (issue 3) ---
+
+# --- models: monitoring, alarms, access, vendors (issue 3) ---
+
+# --- models: tariffs and price models (issue 4) ---

@@ -1,0 +1,1 @@
+"""Handler mixins of ``StationConnection``, one module per OCPP functional area."""
