@@ -1,19 +1,10 @@
-"""Session pricing for the walking skeleton: a ``hub.ports.CdrPricer``.
+"""Session pricing: the ``hub.ports.CdrPricer`` for our own sessions.
 
-Scope of this engine (a later issue builds the full OCPI 2.2.1 tariff engine):
-
-- Components ENERGY (price per kWh), FLAT (per session, the start fee) and TIME (per hour of the
-  session) are priced. PARKING_TIME is not: a SessionFacts knows no parking time yet.
-- Tariff restrictions are NOT evaluated yet. Per dimension the first element that has a
-  component of that type wins (PROTOCOL_NOTES, "first element wins"), whatever its
-  restrictions say; within that element, its first component of that type.
-- ``step_size`` (OCPI 2.2.1 mod_tariffs, PriceComponent class: bill in blocks of step_size Wh
-  or seconds, rounded up) is ignored for now: volumes are billed exactly.
-- Prices exclude VAT (mod_tariffs PriceComponent ``price``). VAT is the charging country's
-  rate (clearing.vat) on the session's end date in the location's time zone; a component's
-  own ``vat`` overrides it for that component's line.
-- Money: exact Decimal everywhere; totals only are rounded by clearing.money's policy.
-
+Delegates to the OCPI 2.2.1 tariff engine (``clearing.tariffs``; semantics in docs/tariffs.md):
+all component types and restrictions, step_size, min/max price, per-component VAT, periods
+split at every price change. The VAT rate of a component without its own ``vat`` is the
+charging country's (clearing.vat) on the session's end date in the location's time zone.
+Without a tariff the session is not priced: every amount zero, explained as "no tariff".
 Pure: no database, no clock.
 """
 
@@ -25,6 +16,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from clearing.money import DEFAULT_POLICY, RoundingPolicy
+from clearing.tariffs.adapt import from_domain, to_cdr_price
+from clearing.tariffs.engine import compile_tariff, price
+from clearing.tariffs.sessions import build_usage
 from clearing.vat import vat_rate
 from hub.domain import (
     CdrPrice,
@@ -76,22 +70,25 @@ def price_session(
     """Price a finished session under ``tariff`` (None: not priced, every amount zero)."""
     if session.end < session.start or session.kwh < 0:
         raise InvalidInput(f"session {session.session_id}: negative duration or energy")
-    hours = session_hours(session.start, session.end)
     country = session.country_code.upper()
     rate = vat_rate(country, local_date(session.end, session.time_zone))
-    period = ChargingPeriod(
-        start_date_time=session.start,
-        dimensions=(("ENERGY", session.kwh), ("TIME", hours)),
-        tariff_id=tariff.id if tariff else None,
-    )
     if tariff is None:
-        lines: tuple[PriceLine, ...] = (PriceLine(
-            "ENERGY", session.kwh, "kWh", Decimal(0), Decimal(0), rate, note="no tariff"),)
-        currency = NO_TARIFF_CURRENCY
-    else:
-        lines = _lines(tariff, session.kwh, hours, rate)
-        currency = tariff.currency
-    return _totals(lines, currency, session.kwh, hours, rate, country, period, policy)
+        return _unpriced(session, rate, country, policy)
+    compiled = compile_tariff(from_domain(tariff), session.time_zone)
+    usage = build_usage(compiled, session.start, session.end, session.kwh)
+    priced = price(compiled, usage, default_vat=rate, policy=policy)
+    return to_cdr_price(priced, country, rate)
+
+
+def _unpriced(session: SessionFacts, rate: Decimal, country: str,
+              policy: RoundingPolicy) -> CdrPrice:
+    hours = session_hours(session.start, session.end)
+    period = ChargingPeriod(start_date_time=session.start,
+                            dimensions=(("ENERGY", session.kwh), ("TIME", hours)))
+    lines = (PriceLine("ENERGY", session.kwh, "kWh", Decimal(0), Decimal(0), rate,
+                       note="no tariff"),)
+    return _totals(lines, NO_TARIFF_CURRENCY, session.kwh, hours, rate, country, period,
+                   policy)
 
 
 def _lines(tariff: Tariff, kwh: Decimal, hours: Decimal, rate: Decimal) -> tuple[PriceLine, ...]:

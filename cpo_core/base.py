@@ -1,4 +1,6 @@
-"""A ``ChargePoint`` base class around ocpp 2.1.0 that fixes the library's traps for OCPP 1.6J.
+"""``ChargePoint`` base classes around ocpp 2.1.0 that fix the library's traps, shared by
+OCPP 1.6J (``OcppChargePoint``) and OCPP 2.0.1 (``OcppChargePoint201``): the fixes live in one
+mixin, ``OcppFixes``; each version only declares its error-code spelling and its actions.
 
 Traps fixed here (PROTOCOL_NOTES.md, OCPP):
 
@@ -7,8 +9,11 @@ Traps fixed here (PROTOCOL_NOTES.md, OCPP):
   We answer with a CALLERROR wherever a unique id can be recovered and keep the connection open.
 - The library answers a schema violation with ``FormatViolation`` (the OCPP 2.0 spelling);
   OCPP-J 1.6 section 4.2.3 spells it ``FormationViolation`` (and ``OccurenceConstraintViolation``).
+  OCPP-J 2.0.1 section 4.3 uses ``FormatViolation`` / ``OccurrenceConstraintViolation`` and has
+  ``MessageTypeNotSupported`` for an unknown MessageTypeId.
 - ocpp 2.1.0 swaps ``NotImplemented`` (unknown action) and ``NotSupported`` (known action
-  without a handler) relative to OCPP-J 1.6 section 4.2.3; we answer per the spec.
+  without a handler) relative to OCPP-J 1.6 section 4.2.3 and 2.0.1 section 4.3; we answer per
+  the spec. Every action is answered: one without a handler gets one of the two.
 - ``call()`` returns ``None`` on a CALLERROR unless ``suppress=False``: we always raise.
 - ``date-time`` fields are not validated by the library: handlers parse them with
   ``parse_timestamp`` (naive -> assumed UTC with a warning; unparsable -> FormationViolation).
@@ -32,11 +37,14 @@ from typing import Any
 
 import ocpp.messages
 import structlog
+from ocpp.charge_point import ChargePoint as LibraryChargePoint
 from ocpp.charge_point import serialize_as_dict
 from ocpp.exceptions import FormationViolationError, OCPPError
 from ocpp.messages import Call, CallError, CallResult, MessageType
-from ocpp.v16 import ChargePoint
-from ocpp.v16.enums import Action
+from ocpp.v16 import ChargePoint as LibraryChargePoint16
+from ocpp.v16.enums import Action as Action16
+from ocpp.v201 import ChargePoint as LibraryChargePoint201
+from ocpp.v201.enums import Action as Action201
 
 log = structlog.get_logger("cpo_core.ocpp")
 
@@ -48,6 +56,13 @@ ERROR_CODES_16 = {
     "FormatViolation": "FormationViolation",
     "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
 }
+# OCPP-J 2.0.1 section 4.3: the other way round (our helpers raise FormationViolationError).
+ERROR_CODES_201 = {
+    "FormationViolation": "FormatViolation",
+    "OccurenceConstraintViolation": "OccurrenceConstraintViolation",
+}
+# Internal marker for "unknown MessageTypeId", spelled per version.
+_UNKNOWN_MESSAGE_TYPE = "UnknownMessageType"
 
 # OCPP-J 1.6 section 4.1.4: the unique id is a string of at most 36 characters.
 MAX_UNIQUE_ID = 36
@@ -118,7 +133,7 @@ def _frame_problem(frame: Any) -> str | None:
         return "a message is a non-empty JSON array"
     kind = frame[0]
     if isinstance(kind, bool) or kind not in (2, 3, 4):
-        return f"unknown MessageTypeId {kind!r}"
+        return f"{_UNKNOWN_MESSAGE_TYPE}: MessageTypeId {kind!r}"
     if len(frame) < 2 or not isinstance(frame[1], str) or not frame[1] \
             or len(frame[1]) > MAX_UNIQUE_ID:
         return "UniqueId must be a string of 1-36 characters"
@@ -133,8 +148,16 @@ def _frame_problem(frame: Any) -> str | None:
     return None
 
 
-class OcppChargePoint(ChargePoint):
-    """Base for both ends of an OCPP 1.6J connection (central system and simulator)."""
+class OcppFixes(LibraryChargePoint):
+    """The trap fixes, for any OCPP version. A version's class puts this before the library's
+    versioned ``ChargePoint`` (which only sets the version and its message modules) and
+    declares ``error_codes`` (library spelling -> the version's spelling),
+    ``unknown_message_type_code`` and ``known_actions`` (for NotImplemented vs NotSupported).
+    """
+
+    error_codes: dict[str, str] = {}
+    unknown_message_type_code = "FormatViolation"
+    known_actions: frozenset[str] = frozenset()
 
     def __init__(self, station_id: str, connection: Any, *, response_timeout: float = 30) -> None:
         super().__init__(station_id, connection, response_timeout=response_timeout,
@@ -150,8 +173,9 @@ class OcppChargePoint(ChargePoint):
         """As the library's, but a CALLERROR always raises and Decimals are refused."""
         if _contains_decimal(serialize_as_dict(payload)):
             raise TypeError("Decimal in an OCPP payload: send a str or int instead")
-        return await super().call(payload, suppress=False, unique_id=unique_id,
-                                  skip_schema_validation=skip_schema_validation)
+        return await super().call(
+            payload, suppress=False, unique_id=unique_id,
+            skip_schema_validation=skip_schema_validation)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         await self._connection.close(code, reason)
@@ -170,7 +194,7 @@ class OcppChargePoint(ChargePoint):
             match = _CALL_ID_IN_BROKEN_JSON.match(text)
             log.warning("ocpp.frame.invalid_json", station=self.id, answered=bool(match))
             if match:
-                await self._send_error(match.group(1), "FormationViolation",
+                await self._send_error(match.group(1), "FormatViolation",
                                        "Message is not valid JSON")
             return
         problem = _frame_problem(frame)
@@ -179,7 +203,9 @@ class OcppChargePoint(ChargePoint):
             unique_id = _recover_unique_id(frame)
             # Never answer something that claims to be an answer itself.
             if unique_id and not (isinstance(frame, list) and frame[0] in (3, 4)):
-                await self._send_error(unique_id, "FormationViolation", problem)
+                code = (self.unknown_message_type_code
+                        if problem.startswith(_UNKNOWN_MESSAGE_TYPE) else "FormatViolation")
+                await self._send_error(unique_id, code, problem)
             return
         if frame[0] == MessageType.Call:
             await self._dispatch(Call(frame[1], frame[2], frame[3]))
@@ -194,7 +220,18 @@ class OcppChargePoint(ChargePoint):
         # Remember whether the last frame was a CALLRESULT: the library answers a failing
         # handler with a CALLERROR itself and then returns normally.
         self._last_sent_result = message.startswith("[3,")
+        if message.startswith("[4,"):
+            # The library answers a failing handler itself, in its own spelling.
+            message = self._respell_error(message)
         await super()._send(message)
+
+    def _respell_error(self, message: str) -> str:
+        frame = json.loads(message)
+        code = frame[2] if len(frame) > 2 and isinstance(frame[2], str) else None
+        if code not in self.error_codes:
+            return message
+        frame[2] = self.error_codes[code]
+        return json.dumps(frame, separators=(",", ":"))
 
     async def _dispatch(self, msg: Call) -> None:
         self._follow_ups = []
@@ -203,7 +240,10 @@ class OcppChargePoint(ChargePoint):
             await self._unhandled(msg)
             return
         try:
-            await self._handle_call(msg)
+            if await self.inbound_lenient(msg):
+                await self._handle_call_lenient(msg)
+            else:
+                await self._handle_call(msg)
         except OCPPError as exc:
             log.warning("ocpp.call.rejected", station=self.id, action=msg.action,
                         code=exc.code, reason=exc.description)
@@ -222,6 +262,25 @@ class OcppChargePoint(ChargePoint):
         for follow_up in follow_ups:
             self._spawn(follow_up())
 
+    async def inbound_lenient(self, msg: Call) -> bool:
+        """Lenient inbound validation for this CALL? Off here; vendor profiles turn it on
+        (``cpo_core.vendors``). Outbound stays strict."""
+        return False
+
+    async def _handle_call_lenient(self, msg: Call) -> None:
+        """Validate ourselves: a schema violation is logged and the message accepted."""
+        try:
+            await ocpp.messages.validate_payload(msg, self._ocpp_version)
+        except OCPPError as exc:
+            log.warning("ocpp.inbound.lenient_accept", station=self.id, action=msg.action,
+                        code=exc.code, reason=str(exc.description)[:200])
+        handlers = self.route_map[msg.action]  # per instance: create_route_map(self)
+        self.route_map[msg.action] = {**handlers, "_skip_schema_validation": True}
+        try:
+            await self._handle_call(msg)
+        finally:
+            self.route_map[msg.action] = handlers
+
     def _spawn(self, coro: Awaitable[None]) -> None:
         async def run() -> None:
             try:
@@ -234,21 +293,37 @@ class OcppChargePoint(ChargePoint):
         task.add_done_callback(self._tasks.discard)
 
     async def _unhandled(self, msg: Call) -> None:
-        """OCPP-J 1.6 section 4.2.3: NotImplemented = action not known; NotSupported = known
-        but not supported. ocpp 2.1.0 swaps the two."""
-        known = msg.action in {a.value for a in Action}
+        """OCPP-J 1.6 section 4.2.3 / 2.0.1 section 4.3: NotImplemented = action not known;
+        NotSupported = known but not supported. ocpp 2.1.0 swaps the two."""
+        known = msg.action in self.known_actions
         code = "NotSupported" if known else "NotImplemented"
         log.info("ocpp.call.unhandled", station=self.id, action=str(msg.action)[:64], code=code)
         await self._send_error(msg.unique_id, code, f"{code}: {str(msg.action)[:64]}")
 
     async def _send_error(self, unique_id: str, code: str, description: str,
                           details: dict[str, Any] | None = None) -> None:
-        error = CallError(unique_id, ERROR_CODES_16.get(code, code), description, details or {})
+        error = CallError(unique_id, self.error_codes.get(code, code), description, details or {})
         await self._send(error.to_json())
 
     def cancel_follow_ups(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+
+
+class OcppChargePoint(OcppFixes, LibraryChargePoint16):
+    """Base for both ends of an OCPP 1.6J connection (central system and simulator)."""
+
+    error_codes = ERROR_CODES_16
+    unknown_message_type_code = "FormationViolation"
+    known_actions = frozenset(a.value for a in Action16)
+
+
+class OcppChargePoint201(OcppFixes, LibraryChargePoint201):
+    """Base for both ends of an OCPP 2.0.1 connection (CSMS and simulator)."""
+
+    error_codes = ERROR_CODES_201
+    unknown_message_type_code = "MessageTypeNotSupported"  # OCPP-J 2.0.1 section 4.3
+    known_actions = frozenset(a.value for a in Action201)
 
 
 def _plain_details(details: Any) -> dict[str, Any]:

@@ -21,10 +21,14 @@ from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cpo_core import monitoring
 from cpo_core.authcache import AuthorizationCache
 from cpo_core.base import OcppChargePoint, format_timestamp, parse_timestamp
+from cpo_core.bootstorm import boot_gate
 from cpo_core.handlers.operations import OperationHandlers16
 from cpo_core.handlers.security import SecurityHandlers16
+from cpo_core.vend import free_vend_start
+from cpo_core.vendors import VendorQuirks16
 from hub.context import HubContext
 from hub.db.base import transaction
 from hub.db.models import LocationRow, StationRow
@@ -86,7 +90,8 @@ def meter_samples(meter_values: list[dict[str, Any]], station_id: str) -> list[M
     return samples
 
 
-class StationConnection(SecurityHandlers16, OperationHandlers16, OcppChargePoint):
+class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
+                        OcppChargePoint):
     """One connected station, seen from the central system."""
 
     def __init__(self, station_id: str, connection: Any, ctx: HubContext,
@@ -114,7 +119,7 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, OcppChargePoint
                 location = await session.get(LocationRow, station.location_pk)
                 location_id = location.location_id if location else None
             result = await tokens.authorize(
-                session, id_tag, location_id=location_id,
+                session, id_tag, location_id=location_id, station_id=self.id,
                 remote=_ReleaseSessionFirst(remote, session) if remote else None)
         self.auth_cache.put(self.id, id_tag, result)
         log.info("ocpp.authorize", station=self.id, id_tag=id_tag, allowed=result.allowed.value,
@@ -127,6 +132,10 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, OcppChargePoint
     async def on_boot_notification(self, charge_point_vendor: str, charge_point_model: str,
                                    **kw: Any) -> call_result.BootNotification:
         now = self.ctx.clock()
+        pending = boot_gate(self.ctx).admit(self.id, now)  # storm: Pending with back-off
+        if pending is not None:
+            return call_result.BootNotification(format_timestamp(now), pending,
+                                                RegistrationStatus.pending)
         try:
             async with self._unit() as session:
                 await network.record_boot(
@@ -139,6 +148,8 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, OcppChargePoint
                                                 RegistrationStatus.rejected)
         log.info("ocpp.boot", station=self.id, vendor=charge_point_vendor,
                  model=charge_point_model)
+        monitoring.observe_alive(self.ctx, self.id)
+        self.after_reply(self.push_boot_configuration)  # vendor profile keys (cpo_core.vendors)
         return call_result.BootNotification(
             current_time=format_timestamp(now),
             interval=self.ctx.settings.ocpp.heartbeat_interval,
@@ -160,7 +171,13 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, OcppChargePoint
             await network.record_status(session, self.id, connector=connector_id, status=status,
                                         error_code=error_code, info=kw.get("info"),
                                         timestamp=ts, now=now)
+        monitoring.observe_status(self.ctx, self.id, connector_id, status)
+        if status == "Preparing" and connector_id > 0:  # free vend: start on plug-in
+            self.after_reply(lambda: self._free_vend(connector_id))
         return call_result.StatusNotification()
+
+    async def _free_vend(self, connector: int) -> None:
+        await free_vend_start(self.ctx, self.id, connector)
 
     @on(Action.authorize)
     async def on_authorize(self, id_tag: str) -> call_result.Authorize:
@@ -183,7 +200,7 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, OcppChargePoint
     @on(Action.meter_values)
     async def on_meter_values(self, connector_id: int, meter_value: list[dict[str, Any]],
                               transaction_id: int | None = None) -> call_result.MeterValues:
-        samples = meter_samples(meter_value, self.id)
+        samples = self.fix_samples(meter_samples(meter_value, self.id))
         async with self._unit() as session:
             await charging.add_meter_values(session, station_id=self.id, connector=connector_id,
                                             transaction_id=transaction_id, samples=samples,
@@ -194,7 +211,7 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, OcppChargePoint
     async def on_stop_transaction(self, meter_stop: int, timestamp: str, transaction_id: int,
                                   **kw: Any) -> call_result.StopTransaction:
         ts = self._ts(timestamp, "timestamp")
-        samples = meter_samples(kw.get("transaction_data") or [], self.id)
+        samples = self.fix_samples(meter_samples(kw.get("transaction_data") or [], self.id))
         try:
             async with self._unit() as session:
                 # transactionData first: the session's meter values are complete before the CDR.
@@ -225,16 +242,5 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, OcppChargePoint
     async def on_data_transfer(self, vendor_id: str, **_: Any) -> call_result.DataTransfer:
         return call_result.DataTransfer(status="UnknownVendorId")
 
-    @on(Action.diagnostics_status_notification)
-    async def on_diagnostics_status(self, **_: Any) -> call_result.DiagnosticsStatusNotification:
-        return call_result.DiagnosticsStatusNotification()
-
-    @on(Action.firmware_status_notification)
-    async def on_firmware_status(self, **_: Any) -> call_result.FirmwareStatusNotification:
-        return call_result.FirmwareStatusNotification()
-
-    @on(Action.security_event_notification)
-    async def on_security_event(self, type: str, **_: Any) -> (
-            call_result.SecurityEventNotification):
-        log.info("ocpp.security_event", station=self.id, event_type=type)
-        return call_result.SecurityEventNotification()
+    # FirmwareStatusNotification, DiagnosticsStatusNotification: handlers/operations.py
+    # SecurityEventNotification and the rest of the security extension: handlers/security.py

@@ -4,7 +4,9 @@ Before the upgrade, with real HTTP statuses (PROTOCOL_NOTES, OCPP; OCPP 1.6 secu
 whitepaper, profile 1): a path other than ``/ocpp/{id}`` -> 404; an unknown station -> 404
 unless auto-registration is on; a station with a password needs HTTP Basic auth with the
 station id as username -> else 401 with ``WWW-Authenticate``. A handshake without the
-``ocpp1.6`` subprotocol is refused with 400 by websockets (OCPP-J 1.6 section 3.1.2).
+``ocpp2.0.1`` or ``ocpp1.6`` subprotocol is refused with 400 by websockets (OCPP-J 1.6 section
+3.1.2, OCPP-J 2.0.1 section 3.1.2). Both versions share the endpoint; the negotiated subprotocol
+picks the connection class (we prefer 2.0.1 when a station offers both).
 
 A new connection for a station id replaces and closes the old one.
 """
@@ -28,6 +30,7 @@ from cpo_core import tls
 from cpo_core.authcache import AuthorizationCache
 from cpo_core.base import library_logger
 from cpo_core.central import StationConnection
+from cpo_core.v201 import StationConnection201
 from hub.context import HubContext
 from hub.db.base import transaction
 from hub.services import network
@@ -35,6 +38,8 @@ from hub.services import network
 log = structlog.get_logger("cpo_core.server")
 
 SUBPROTOCOL = Subprotocol("ocpp1.6")
+SUBPROTOCOL_201 = Subprotocol("ocpp2.0.1")
+SUBPROTOCOLS = [SUBPROTOCOL_201, SUBPROTOCOL]  # our preference first
 PATH_PREFIX = "/ocpp/"
 REALM = "OCPP"
 REPLACED = 1000  # normal closure, reason "replaced by a new connection"
@@ -44,6 +49,15 @@ INBOUND_ACTIONS = ("Authorize", "BootNotification", "DataTransfer",
                    "DiagnosticsStatusNotification", "FirmwareStatusNotification", "Heartbeat",
                    "MeterValues", "SecurityEventNotification", "StartTransaction",
                    "StatusNotification", "StopTransaction")
+# Station -> CSMS actions of OCPP 2.0.1 (Part 2) with a handler in cpo_core.v201*.
+INBOUND_ACTIONS_201 = ("Authorize", "BootNotification", "ClearedChargingLimit", "DataTransfer",
+                       "FirmwareStatusNotification", "Heartbeat", "LogStatusNotification",
+                       "MeterValues", "NotifyChargingLimit", "NotifyCustomerInformation",
+                       "NotifyDisplayMessages", "NotifyEVChargingNeeds",
+                       "NotifyEVChargingSchedule", "NotifyEvent", "NotifyMonitoringReport",
+                       "NotifyReport", "PublishFirmwareStatusNotification",
+                       "ReportChargingProfiles", "ReservationStatusUpdate",
+                       "SecurityEventNotification", "StatusNotification", "TransactionEvent")
 
 
 def station_id_from_path(path: str) -> str | None:
@@ -73,13 +87,16 @@ def _warm_schema_cache() -> None:
     for action in INBOUND_ACTIONS:
         get_validator(MessageType.Call, action, "1.6")
         get_validator(MessageType.CallResult, action, "1.6")
+    for action in INBOUND_ACTIONS_201:
+        get_validator(MessageType.Call, action, "2.0.1")
+        get_validator(MessageType.CallResult, action, "2.0.1")
 
 
 class OcppServer:
     def __init__(self, ctx: HubContext) -> None:
         self.ctx = ctx
         self.port: int = ctx.settings.ocpp.port
-        self.stations: dict[str, StationConnection] = {}
+        self.stations: dict[str, StationConnection | StationConnection201] = {}
         self.auth_cache = AuthorizationCache()
         self._server: Server | None = None
 
@@ -88,7 +105,7 @@ class OcppServer:
         await asyncio.to_thread(_warm_schema_cache)
         cfg = self.ctx.settings.ocpp
         self._server = await serve(
-            self._handle, cfg.host, cfg.port, subprotocols=[SUBPROTOCOL],
+            self._handle, cfg.host, cfg.port, subprotocols=SUBPROTOCOLS,
             process_request=self._process_request, ping_interval=cfg.ping_interval,
             ssl=tls.server_ssl_context(self.ctx),
             compression=None,  # 2.4x memory and 10x tail latency for tiny frames
@@ -136,7 +153,8 @@ class OcppServer:
         assert conn.request is not None
         station_id = station_id_from_path(conn.request.path)
         assert station_id is not None  # checked in _process_request
-        station = StationConnection(station_id, conn, self.ctx, self.auth_cache)
+        cls = StationConnection201 if conn.subprotocol == SUBPROTOCOL_201 else StationConnection
+        station = cls(station_id, conn, self.ctx, self.auth_cache)
         old = self.stations.get(station_id)
         self.stations[station_id] = station
         if old is not None:

@@ -23,7 +23,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.headers import build_authorization_basic
 from websockets.typing import Subprotocol
 
-from cpo_core.base import OcppChargePoint, format_timestamp
+from cpo_core.base import format_timestamp
+from cpo_core.sim_commands import SimulatedChargePoint, StationState
 
 log = structlog.get_logger("cpo_core.simulator")
 
@@ -52,8 +53,10 @@ class SimulatedStation:
         self.call_timeout = call_timeout
         # The energy register per connector (Wh): it only grows, as a real meter's.
         self.registers: dict[int, int] = {}
+        # Configuration, local list, reservations...: answers to central system calls.
+        self.state = StationState()
         self._ws: ClientConnection | None = None
-        self._cp: OcppChargePoint | None = None
+        self._cp: SimulatedChargePoint | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> SimulatedStation:
@@ -70,7 +73,7 @@ class SimulatedStation:
             headers["Authorization"] = build_authorization_basic(self.station_id, self.password)
         self._ws = await connect(self.url, subprotocols=[Subprotocol("ocpp1.6")],
                                  additional_headers=headers, compression=None)
-        self._cp = OcppChargePoint(self.station_id, self._ws, response_timeout=self.call_timeout)
+        self._cp = SimulatedChargePoint(self, self._ws, response_timeout=self.call_timeout)
         self._task = asyncio.create_task(self._receive(), name=f"sim-{self.station_id}")
 
     async def _receive(self) -> None:
@@ -122,6 +125,7 @@ class SimulatedStation:
         res = await self.call(call.StartTransaction(
             connector_id=connector, id_tag=id_tag, meter_start=meter_start_wh,
             timestamp=format_timestamp(timestamp or datetime.now(UTC))))
+        self.state.active[connector] = (int(res.transaction_id), id_tag)
         return int(res.transaction_id), str(res.id_tag_info["status"])
 
     async def meter_values(self, connector: int, transaction_id: int | None, energy_wh: int,
@@ -140,6 +144,9 @@ class SimulatedStation:
         res = await self.call(call.StopTransaction(
             meter_stop=meter_stop_wh, timestamp=format_timestamp(timestamp or datetime.now(UTC)),
             transaction_id=transaction_id, reason=reason, id_tag=id_tag))
+        for connector, (tx, _tag) in list(self.state.active.items()):
+            if tx == transaction_id:
+                del self.state.active[connector]
         return str(res.id_tag_info["status"]) if res.id_tag_info else None
 
     async def charge(self, connector: int, id_tag: str, kwh: Decimal | int,

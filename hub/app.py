@@ -17,12 +17,17 @@ import structlog
 from fastapi import FastAPI
 
 from clearing.pricing import price_session
+from cpo_core.admin import router as cpo_admin_router
+from cpo_core.monitoring import install as install_monitoring
 from cpo_core.server import OcppServer
+from cpo_core.uploads import upload_router as cpo_upload_router
 from hub.admin import router as admin_router
+from hub.admin_monitoring import router as monitoring_admin_router
 from hub.context import HubContext
 from hub.db.base import make_engine, make_sessionmaker, transaction
 from hub.db.migrate import is_up_to_date
 from hub.logging import configure_logging
+from hub.notify.email import notify_handlers
 from hub.outbox import OutboxWorker
 from hub.scheduler import build_scheduler
 from hub.services.parties import ensure_own_parties
@@ -50,13 +55,15 @@ async def running_hub(settings: Settings) -> AsyncIterator[HubContext]:
         ctx.remote_authorizer = OcpiRemoteAuthorizer(ctx)
         async with transaction(sessionmaker) as session:
             await ensure_own_parties(session, settings)
-        worker = OutboxWorker(sessionmaker, delivery_handlers(ctx), settings.outbox)
+        worker = OutboxWorker(sessionmaker, {**delivery_handlers(ctx), **notify_handlers(ctx)},
+                              settings.outbox)
         ctx.outbox_worker = worker
         worker_task = asyncio.create_task(worker.run(), name="outbox-worker")
         ocpp = OcppServer(ctx)
         await ocpp.start()
         ctx.components["ocpp"] = ocpp
         scheduler = build_scheduler(ctx) if settings.scheduler_enabled else None
+        install_monitoring(ctx, scheduler)  # station health checks (cpo_core.monitoring)
         if scheduler is not None:
             scheduler.start()
         log.info("hub.started", http=settings.public_url,
@@ -106,4 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.include_router(ocpi_router(), prefix="/ocpi")
     app.include_router(admin_router, prefix="/admin")
+    app.include_router(monitoring_admin_router, prefix="/admin")
+    app.include_router(cpo_admin_router, prefix="/admin")
+    app.include_router(cpo_upload_router, prefix="/ocpp-uploads")
     return app

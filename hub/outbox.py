@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,20 @@ from hub.settings import OutboxSettings
 log = structlog.get_logger("hub.outbox")
 
 PENDING, DELIVERED, DEAD = "PENDING", "DELIVERED", "DEAD"
+# How long a claimed message is hidden from other workers while its handler runs.
+CLAIM_LEASE_SECONDS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    """What a delivery handler receives (``hub.ports.OutboxMessage``)."""
+
+    id: int
+    kind: str
+    partner_id: int | None
+    subject: str
+    payload: dict[str, Any]
+    attempts: int
 
 
 def enqueue(
@@ -127,45 +142,63 @@ class OutboxWorker:
         return delivered
 
     async def _deliver_one(self, row_id: int, held_back: set[int | None]) -> int:
+        """Claim (commit), call the handler with no transaction open, record (commit).
+
+        The claim pushes ``next_attempt_at`` by a lease, so another replica skips the row
+        while it is in flight; a crash between claim and record retries it after the lease
+        (at least once; receivers de-duplicate).
+        """
+        claimed = await self._claim(row_id, held_back)
+        if claimed is None:
+            return 0
+        bound = log.bind(outbox_id=claimed.id, kind=claimed.kind, partner_id=claimed.partner_id)
+        handler = self._handlers.get(claimed.kind)
+        error: Exception | None = None
+        if handler is None:
+            error = DeliveryError(f"no handler registered for kind {claimed.kind!r}",
+                                  retryable=False)
+        else:
+            try:
+                await handler(claimed)
+            except Exception as exc:
+                error = exc
+        async with transaction(self._sessionmaker) as session:
+            row = await session.get(OutboxRow, claimed.id)
+            if row is None:
+                return 0
+            if error is None:
+                row.status, row.delivered_at, row.last_error = DELIVERED, datetime.now(UTC), None
+                bound.info("outbox.delivered", attempts=row.attempts)
+                return 1
+            retryable = not isinstance(error, DeliveryError) or error.retryable
+            row.last_error = f"{type(error).__name__}: {error}"[:2000]
+            if not retryable or row.attempts >= self._settings.max_attempts:
+                row.status = DEAD
+                bound.warning("outbox.dead", attempts=row.attempts, error=row.last_error)
+            else:
+                delay = backoff(self._settings, row.attempts)
+                row.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
+                bound.info("outbox.retry_scheduled", attempts=row.attempts,
+                           delay_s=round(delay, 2), error=row.last_error)
+            held_back.add(row.partner_id)
+            return 0
+
+    async def _claim(self, row_id: int, held_back: set[int | None]) -> ClaimedMessage | None:
         async with transaction(self._sessionmaker) as session:
             stmt = select(OutboxRow).where(OutboxRow.id == row_id, OutboxRow.status == PENDING)
             if session.get_bind().dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
             row = (await session.scalars(stmt)).first()
             if row is None:
-                return 0
+                return None
             if row.partner_id is not None and (
                 row.partner_id in held_back or await _has_earlier_pending(session, row)
             ):
-                return 0  # an earlier message to this partner is still pending: keep order
-            handler = self._handlers.get(row.kind)
-            bound = log.bind(outbox_id=row.id, kind=row.kind, partner_id=row.partner_id)
+                return None  # an earlier message to this partner is still pending: keep order
             row.attempts += 1
-            if handler is None:
-                row.status = DEAD
-                row.last_error = f"no handler registered for kind {row.kind!r}"
-                bound.error("outbox.no_handler")
-                return 0
-            try:
-                await handler(row)
-            except Exception as exc:
-                retryable = not isinstance(exc, DeliveryError) or exc.retryable
-                row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                if not retryable or row.attempts >= self._settings.max_attempts:
-                    row.status = DEAD
-                    bound.warning("outbox.dead", attempts=row.attempts, error=row.last_error)
-                else:
-                    delay = backoff(self._settings, row.attempts)
-                    row.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
-                    bound.info("outbox.retry_scheduled", attempts=row.attempts,
-                               delay_s=round(delay, 2), error=row.last_error)
-                held_back.add(row.partner_id)
-                return 0
-            row.status = DELIVERED
-            row.delivered_at = datetime.now(UTC)
-            row.last_error = None
-            bound.info("outbox.delivered", attempts=row.attempts)
-            return 1
+            row.next_attempt_at = datetime.now(UTC) + timedelta(seconds=CLAIM_LEASE_SECONDS)
+            return ClaimedMessage(row.id, row.kind, row.partner_id, row.subject,
+                                  dict(row.payload or {}), row.attempts)
 
 
 async def _has_earlier_pending(session: AsyncSession, row: OutboxRow) -> bool:

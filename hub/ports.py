@@ -44,9 +44,17 @@ class DeliveryHandler(Protocol):
 
 
 class OutboxMessage(Protocol):
-    id: int
-    kind: str
-    partner_id: int | None
-    subject: str
-    payload: dict[str, Any]
-    attempts: int
+    """A claimed outbox message, as a delivery handler sees it (read-only)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def partner_id(self) -> int | None: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+    @property
+    def attempts(self) -> int: ...

@@ -6,10 +6,12 @@ Examples: ``HUB_DATABASE_URL=postgresql+asyncpg://...``, ``HUB_OCPP__PORT=9000``
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class OwnParty(BaseModel):
@@ -44,6 +46,69 @@ class OcppSettings(BaseModel):
     offline_grace_seconds: int = 60
     ping_interval: float | None = 45.0
     call_timeout: float = 30.0
+    # OCPP 1.6 security whitepaper: 1 = Basic auth over ws://, 2 = TLS + Basic auth,
+    # 3 = mutual TLS (client certificate CN = station id). Files default to the hub's own CA
+    # under data_dir/pki (created on first start) when the profile is 2 or 3.
+    security_profile: int = Field(default=1, ge=1, le=3)
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_ca_file: Path | None = None  # CAs trusted for station certificates (profile 3)
+    # Extra DNS names / IPs for the auto-generated server certificate (besides host, localhost).
+    tls_server_names: list[str] = Field(default_factory=list)
+
+
+class MonitoringSettings(BaseModel):
+    """Station health checks and recovery (docs/ocpp.md, "Monitoring and recovery")."""
+
+    enabled: bool = True
+    check_interval_seconds: float = 10.0
+    # Faulted or unresponsive this long -> soft reset; still bad this long after a reset ->
+    # the next step (hard reset, then give up with a reset_failed alarm).
+    fault_seconds: float = 120.0
+    recovery_seconds: float = 300.0
+    max_resets: int = 3  # resets per station per window; beyond -> give up
+    reset_window_seconds: float = 3600.0
+    # Silent this long -> probe with TriggerMessage(Heartbeat); None = heartbeat interval + grace.
+    probe_after_seconds: float | None = None
+    probe_timeout_seconds: float = 15.0
+    # BootNotification storms: more accepted boots than this per window -> Pending, with an
+    # interval doubling per retry of the same station (base .. max seconds).
+    boot_storm_threshold: int = 1000
+    boot_storm_window_seconds: float = 10.0
+    boot_pending_base_seconds: int = 30
+    boot_pending_max_seconds: int = 600
+    # Transactions without any message for this long are closed with the flag stale_closed.
+    stale_transaction_hours: float = 48.0
+    stale_sweep_interval_seconds: float = 900.0
+    # SecurityEventNotification types that raise no alarm.
+    security_events_ignored: list[str] = Field(
+        default_factory=lambda: ["StartupOfTheDevice", "SettingSystemTime"])
+
+
+class SmtpSettings(BaseModel):
+    """Alarm e-mail (``HUB_SMTP__HOST``, ``__PORT``, ``__FROM``, ``__TO`` (comma-separated),
+    ``__USERNAME``, ``__PASSWORD``, ``__STARTTLS``, ``__SSL``). No host: no e-mail."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    host: str | None = None
+    port: int = 25
+    from_address: str = Field(default="hub@localhost", alias="from")
+    to: Annotated[list[str], NoDecode] = Field(default_factory=list)  # "a@x, b@y" in env
+    username: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = False
+    ssl: bool = False
+    timeout_seconds: float = 15.0
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            return json.loads(value)
+        if isinstance(value, str):
+            return [a.strip() for a in value.split(",") if a.strip()]
+        return value
 
 
 class OcpiSettings(BaseModel):
@@ -89,6 +154,8 @@ class Settings(BaseSettings):
     ocpi: OcpiSettings = Field(default_factory=OcpiSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     clearing: ClearingSettings = Field(default_factory=ClearingSettings)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     scheduler_enabled: bool = True
 
     @property

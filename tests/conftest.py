@@ -130,3 +130,12 @@ async def start_hub() -> AsyncIterator[Callable[[Settings], asyncio.Future[LiveH
     yield starter  # type: ignore[misc]
     for hub in reversed(hubs):
         await hub.stop()
+
+
+# CI runs property tests with a fixed seed so that a red run is reproducible and never flaky;
+# locally hypothesis explores new examples every run.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    _hypothesis_settings.load_profile("ci")

@@ -14,7 +14,7 @@ import typer
 import uvicorn
 
 from hub.app import create_app
-from hub.cli import manage, simulate
+from hub.cli import manage, pki, simulate, tariffs
 from hub.cli.common import console, settings_from_env
 from hub.db.base import make_engine, make_sessionmaker, transaction
 from hub.db.migrate import upgrade
@@ -31,6 +31,8 @@ app.add_typer(manage.partners_app, name="partners")
 app.add_typer(manage.tokens_app, name="tokens")
 app.add_typer(manage.clearing_app, name="clearing")
 app.add_typer(simulate.simulate_app, name="simulate")
+app.add_typer(tariffs.tariffs_app, name="tariffs")
+app.add_typer(pki.pki_app, name="pki")
 
 
 @app.callback()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -46,6 +49,9 @@ def make_engine(settings: Settings) -> AsyncEngine:
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL: no fsync per commit; a crash of the process loses nothing, only a
+            # power cut can lose the last commits (the usual production setting for WAL).
+            cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
@@ -57,10 +63,41 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+# SQLite allows one writer at a time; a second one waits in SQLite's busy handler, which
+# sleeps (up to 100 ms a turn) and leaves the database idle while the lock is free. So on
+# SQLite, units of work queue in-process instead: one at a time per engine, FIFO, no sleeping.
+# Re-entrant within a task (a unit that opens another unit does not wait for itself).
+_sqlite_gates: weakref.WeakKeyDictionary[Any, asyncio.Lock] = weakref.WeakKeyDictionary()
+_gates_held: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
+    "hub_db_gates_held", default=frozenset())
+
+
+@asynccontextmanager
+async def _sqlite_gate(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[None]:
+    bind = sessionmaker.kw.get("bind")
+    if bind is None or bind.dialect.name != "sqlite":
+        yield
+        return
+    held = _gates_held.get()
+    if id(bind) in held:
+        yield
+        return
+    gate = _sqlite_gates.setdefault(bind.sync_engine, asyncio.Lock())
+    async with gate:
+        token = _gates_held.set(held | {id(bind)})
+        try:
+            yield
+        finally:
+            _gates_held.reset(token)
+
+
 @asynccontextmanager
 async def transaction(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commits at the end, rolls back on error. Services never commit."""
-    async with sessionmaker() as session, session.begin():
+    """One unit of work: commits at the end, rolls back on error. Services never commit.
+
+    Keep network calls outside a unit of work: on SQLite, units run one at a time.
+    """
+    async with _sqlite_gate(sessionmaker), sessionmaker() as session, session.begin():
         yield session

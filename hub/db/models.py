@@ -122,6 +122,14 @@ class StationRow(Base):
     connected: Mapped[bool] = mapped_column(Boolean, default=False)
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_boot_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Access and vend modes, health, vendor profile (issue 3; migration 0005).
+    access_mode: Mapped[str] = mapped_column(String(16), default="PUBLIC")  # PUBLIC | PRIVATE
+    allowed_groups: Mapped[list[str]] = mapped_column(JSON, default=list)  # TokenRow.group_id
+    access_code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    free_vend_id_tag: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    idle_stop_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    vendor_profile: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    health_state: Mapped[str] = mapped_column(String(24), default="HEALTHY")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -220,6 +228,9 @@ class ChargingSessionRow(Base):
     connector_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     station_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     ocpp_connector_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # OCPP 2.0.1 transactionId (a station-chosen string; 1.6 uses our integer key instead).
+    ocpp_transaction_ref: Mapped[str | None] = mapped_column(String(64), nullable=True,
+                                                             index=True)
     meter_start: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)  # Wh
     meter_stop: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)  # Wh
     kwh: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal(0))
@@ -314,10 +325,217 @@ class OutboxRow(Base):
 # Sections below are appended by area; keep each area's models under its own heading.
 # --- models: OCPP 2.0.1 (issue 3) ---
 
+
+class RemoteStartRow(Base):
+    """An OCPP 2.0.1 RequestStartTransaction and the transaction it led to (``remoteStartId``,
+    OCPP 2.0.1 part 2 F01/F02): kept so the TransactionEvent carrying that id is tied to the
+    request, even across a reconnect."""
+
+    __tablename__ = "ocpp_remote_starts"
+    __table_args__ = (UniqueConstraint("station_id", "remote_start_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id"), index=True)
+    remote_start_id: Mapped[int] = mapped_column(Integer)
+    evse_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    id_token: Mapped[str] = mapped_column(String(36))
+    # Requested -> Accepted | Rejected (station's answer) -> Started (transaction seen).
+    status: Mapped[str] = mapped_column(String(16), default="Requested")
+    transaction_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    session_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("charging_sessions.id"), nullable=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
 # --- models: OCPP security, PKI (issue 3) ---
+
+
+class SecurityEventRow(Base):
+    """A SecurityEventNotification (OCPP 1.6 security whitepaper, section 4.3 / appendix 1)."""
+
+    __tablename__ = "ocpp_security_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(64), index=True)
+    type: Mapped[str] = mapped_column(String(50), index=True)
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime)
+    tech_info: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class IssuedCertificateRow(Base):
+    """A certificate our CA issued (station certificates; kind "station")."""
+
+    __tablename__ = "pki_certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(String(64), unique=True)  # lower-case hex
+    kind: Mapped[str] = mapped_column(String(16))
+    station_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    subject: Mapped[str] = mapped_column(String(255))
+    issuer: Mapped[str] = mapped_column(String(255))
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    not_after: Mapped[datetime] = mapped_column(UTCDateTime)
+    pem: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class RevokedSerialRow(Base):
+    """A revoked certificate serial: refused at connect (before the WebSocket upgrade)."""
+
+    __tablename__ = "pki_revoked_serials"
+
+    serial: Mapped[str] = mapped_column(String(64), primary_key=True)  # lower-case hex
+    reason: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SignedFirmwareUpdateRow(Base):
+    """A SignedUpdateFirmware request and the last SignedFirmwareStatusNotification for it."""
+
+    __tablename__ = "ocpp_signed_firmware_updates"
+    __table_args__ = (UniqueConstraint("station_id", "request_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(64), index=True)
+    request_id: Mapped[int] = mapped_column(Integer)
+    location: Mapped[str] = mapped_column(String(512))
+    status: Mapped[str] = mapped_column(String(32))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
 
 # --- models: OCPP operations (issue 3) ---
 
+
+class OcppStationOpsRow(Base):
+    """Per-station operations state: local auth list version, last firmware/diagnostics status."""
+
+    __tablename__ = "ocpp_station_ops"
+
+    station_id: Mapped[str] = mapped_column(
+        ForeignKey("stations.id", ondelete="CASCADE"), primary_key=True)
+    local_list_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    local_list_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    firmware_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    firmware_status_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    diagnostics_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    diagnostics_status_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OcppRemoteStartRow(Base):
+    """A RemoteStartTransaction we sent; ``session_pk`` links the StartTransaction that followed
+    (OCPP 1.6 has no id for this: same connector + idTag within a time window)."""
+
+    __tablename__ = "ocpp16_remote_starts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(64), index=True)
+    connector_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    id_tag: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(16))  # Accepted | Rejected
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    session_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("charging_sessions.id"), nullable=True)
+    session_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OcppReservationRow(Base):
+    """A reservation sent with ReserveNow; the integer key is the OCPP ``reservationId``."""
+
+    __tablename__ = "ocpp_reservations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(64), index=True)
+    connector_id: Mapped[int] = mapped_column(Integer)
+    id_tag: Mapped[str] = mapped_column(String(36))
+    parent_id_tag: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    expiry_date: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Requested | Accepted | Faulted | Occupied | Rejected | Unavailable | Cancelled | Used
+    status: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16), default="admin")  # admin | ocpi
+    session_pk: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OcppFirmwareCampaignRow(Base):
+    """UpdateFirmware to every station of one vendor (and model, if given)."""
+
+    __tablename__ = "ocpp_firmware_campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    location: Mapped[str] = mapped_column(Text)
+    retrieve_date: Mapped[datetime] = mapped_column(UTCDateTime)
+    retries: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    retry_interval: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OcppFirmwareTargetRow(Base):
+    """One station of a firmware campaign and its last FirmwareStatusNotification."""
+
+    __tablename__ = "ocpp_firmware_targets"
+    __table_args__ = (UniqueConstraint("campaign_id", "station_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("ocpp_firmware_campaigns.id", ondelete="CASCADE"), index=True)
+    station_id: Mapped[str] = mapped_column(String(64), index=True)
+    # NotConnected | Sent | SendFailed | Downloading | Downloaded | DownloadFailed | Installing
+    # | Installed | InstallationFailed | Idle
+    status: Mapped[str] = mapped_column(String(32))
+    error: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OcppUploadRow(Base):
+    """A one-time upload slot (GetDiagnostics location); only the token's hash is stored."""
+
+    __tablename__ = "ocpp_uploads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    station_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="diagnostics")
+    status: Mapped[str] = mapped_column(String(16))  # Waiting | Uploaded | Failed
+    station_file_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    file_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    path: Mapped[str | None] = mapped_column(Text, nullable=True)
+    size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    uploaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
 # --- models: monitoring, alarms, access, vendors (issue 3) ---
+
+
+class AlarmRow(Base):
+    """An operator alarm (offline, faulted, reset_failed, firmware_failed, security_event).
+
+    De-duplicated: at most one ACTIVE alarm per (kind, subject), enforced by ``active_key``
+    (``kind:subject`` while active, NULL once cleared); a repeat raises ``count``.
+    """
+
+    __tablename__ = "alarms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    subject: Mapped[str] = mapped_column(String(128))
+    station_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    active_key: Mapped[str | None] = mapped_column(String(170), nullable=True, unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="ACTIVE", index=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
 
 # --- models: tariffs and price models (issue 4) ---

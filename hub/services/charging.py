@@ -40,12 +40,14 @@ from hub.domain import (
 )
 from hub.domain.countries import ALPHA2, ALPHA3
 from hub.ports import CdrPricer
+from hub.services.access import FREE_VEND_FLAG, is_free_vend
 from hub.services.network import evse_for, tariff_elements_to_json, tariff_for_location
 from hub.services.parties import find_party, own_party
 
 log = structlog.get_logger("hub.charging")
 
 SESSION, CDR = "session", "cdr"
+STALE_CLOSED_FLAG = "stale_closed"
 # OCPI 2.2.1 mod_sessions: the CPO should not flood the eMSP with kWh updates.
 SESSION_UPDATE_MIN_INTERVAL = timedelta(seconds=60)
 
@@ -119,6 +121,8 @@ async def start_transaction(
     )
     # Keep the station's idTag on the row even when the token's canonical uid differs in case.
     row.token_uid = id_tag if token is None else token.uid
+    if is_free_vend(station, id_tag):
+        row.flags = [*row.flags, FREE_VEND_FLAG]  # billed to the outlet owner's tag
     session.add(row)
     await session.flush()
     await _notify_emsp(session, row, SESSION, now)
@@ -197,6 +201,40 @@ async def stop_transaction(
     log.info("session.stopped", station=station_id, transaction_id=transaction_id,
              kwh=str(kwh), flags=flags)
     return row
+
+
+async def close_stale_transactions(
+    session: AsyncSession, *, silent_since: datetime, pricer: CdrPricer, now: datetime,
+    limit: int = 200,
+) -> list[int]:
+    """Close our stations' transactions with no message since ``silent_since`` (a station that
+    never sent StopTransaction; PROTOCOL_NOTES, OCPP): stopped at the last energy register
+    stored (or the start), flagged ``stale_closed``, CDR created. Returns the transaction ids."""
+    rows = (await session.scalars(select(ChargingSessionRow).where(
+        ChargingSessionRow.status.in_(("ACTIVE", "INVALID")),
+        ChargingSessionRow.station_id.is_not(None),
+        ChargingSessionRow.last_updated < silent_since,
+    ).order_by(ChargingSessionRow.id).limit(limit))).all()
+    closed = []
+    for row in rows:
+        samples = (await session.scalars(select(MeterValueRow).where(
+            MeterValueRow.session_pk == row.id).order_by(
+            MeterValueRow.timestamp.desc(), MeterValueRow.id.desc()))).all()
+        if samples and samples[0].timestamp >= silent_since:
+            continue  # meter values without an energy register still prove it is alive
+        last = next((MeterSample(v.timestamp, v.measurand, v.value, v.unit) for v in samples
+                     if v.phase is None and v.measurand == "Energy.Active.Import.Register"),
+                    None)
+        meter_stop = (last.energy_wh() if last else None) or row.meter_start or Decimal(0)
+        row.flags = [*(row.flags or []), STALE_CLOSED_FLAG]
+        assert row.station_id is not None
+        await stop_transaction(
+            session, station_id=row.station_id, transaction_id=row.id, meter_stop_wh=meter_stop,
+            timestamp=last.timestamp if last else row.start_date_time, reason="Other",
+            pricer=pricer, now=now)
+        log.warning("session.stale_closed", station=row.station_id, transaction_id=row.id)
+        closed.append(row.id)
+    return closed
 
 
 async def _session_for_transaction(
@@ -342,3 +380,107 @@ async def _notify_emsp(
         if recent is not None:
             return
     outbox.enqueue(session, kind, subject, partner_id=emsp.partner_id, now=now)
+
+
+# -- OCPP 2.0.1: transactions named by the station's string transactionId ---------------------
+# (OCPP 2.0.1 part 2 E01-E07: TransactionEvent Started/Updated/Ended.) Idempotent: a
+# retransmitted Started finds its row by reference, retransmitted meter values are skipped,
+# a retransmitted Ended finds the session COMPLETED.
+
+
+async def session_for_ref(
+    session: AsyncSession, station_id: str, transaction_ref: str
+) -> ChargingSessionRow | None:
+    return (await session.scalars(select(ChargingSessionRow).where(
+        ChargingSessionRow.station_id == station_id,
+        ChargingSessionRow.ocpp_transaction_ref == transaction_ref,
+    ).order_by(ChargingSessionRow.id))).first()
+
+
+async def start_transaction_ref(
+    session: AsyncSession,
+    *,
+    station_id: str,
+    transaction_ref: str,
+    connector: int,
+    id_tag: str,
+    meter_start_wh: Decimal | None,
+    timestamp: datetime,
+    authorization: AuthorizationResult,
+    now: datetime,
+) -> ChargingSessionRow:
+    """``meter_start_wh`` None (no Transaction.Begin register sent): taken from the first
+    energy register value that arrives, and the session is flagged."""
+    existing = await session_for_ref(session, station_id, transaction_ref)
+    if existing is not None:
+        return existing
+    row = await start_transaction(
+        session, station_id=station_id, connector=connector, id_tag=id_tag,
+        meter_start_wh=meter_start_wh if meter_start_wh is not None else Decimal(0),
+        timestamp=timestamp, authorization=authorization, now=now)
+    if row.ocpp_transaction_ref is None:
+        row.ocpp_transaction_ref = transaction_ref
+    if meter_start_wh is None:
+        row.meter_start = None
+        row.flags = [*(row.flags or []), "meter_start_unknown"]
+    await session.flush()
+    return row
+
+
+async def add_meter_values_ref(
+    session: AsyncSession,
+    *,
+    station_id: str,
+    transaction_ref: str,
+    samples: list[MeterSample],
+    now: datetime,
+) -> ChargingSessionRow | None:
+    row = await session_for_ref(session, station_id, transaction_ref)
+    if row is None:
+        log.warning("meter_values.unknown_transaction", station=station_id,
+                    transaction_ref=transaction_ref)
+        return None
+    stored = {(v.timestamp, v.measurand, v.phase, v.context) for v in (await session.scalars(
+        select(MeterValueRow).where(MeterValueRow.session_pk == row.id))).all()}
+    fresh = [s for s in samples if (s.timestamp, s.measurand, s.phase, s.context) not in stored]
+    if row.meter_start is None:
+        energies = [wh for s in fresh if s.phase is None and (wh := s.energy_wh()) is not None]
+        if energies:
+            row.meter_start = min(energies)
+    return await add_meter_values(session, station_id=station_id,
+                                  connector=row.ocpp_connector_id or 0, transaction_id=row.id,
+                                  samples=fresh, now=now)
+
+
+async def stop_transaction_ref(
+    session: AsyncSession,
+    *,
+    station_id: str,
+    transaction_ref: str,
+    meter_stop_wh: Decimal | None,
+    timestamp: datetime,
+    reason: str | None,
+    pricer: CdrPricer,
+    now: datetime,
+) -> ChargingSessionRow:
+    """``meter_stop_wh`` None: the last energy register stored for the session, else no
+    energy at all (flagged)."""
+    row = await session_for_ref(session, station_id, transaction_ref)
+    if row is None:
+        raise NotFound(f"unknown transaction {transaction_ref}")
+    if meter_stop_wh is None and row.status != "COMPLETED":
+        last = (await session.scalars(select(MeterValueRow).where(
+            MeterValueRow.session_pk == row.id,
+            MeterValueRow.measurand == "Energy.Active.Import.Register",
+            MeterValueRow.phase.is_(None),
+        ).order_by(MeterValueRow.timestamp.desc(), MeterValueRow.id.desc()))).first()
+        if last is not None:
+            meter_stop_wh = MeterSample(last.timestamp, last.measurand, last.value,
+                                        last.unit).energy_wh()
+        if meter_stop_wh is None:
+            meter_stop_wh = row.meter_start or Decimal(0)
+            row.flags = [*(row.flags or []), "meter_stop_unknown"]
+    return await stop_transaction(
+        session, station_id=station_id, transaction_id=row.id,
+        meter_stop_wh=meter_stop_wh or Decimal(0), timestamp=timestamp, reason=reason,
+        pricer=pricer, now=now)

@@ -45,6 +45,7 @@ OCPP16_TO_OCPI_STATUS = {
     "Reserved": "RESERVED",
     "Unavailable": "INOPERATIVE",
     "Faulted": "OUTOFORDER",
+    "Occupied": "CHARGING",  # OCPP 2.0.1 ConnectorStatusEnumType (the others are shared)
 }
 
 

@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.db.models import PartyRow, TokenRow
+from hub.db.models import PartyRow, StationRow, TokenRow
 from hub.domain import (
     AllowedType,
     AuthorizationResult,
@@ -24,6 +24,7 @@ from hub.domain import (
     TokenInfo,
 )
 from hub.ports import RemoteAuthorizer
+from hub.services.access import station_verdict
 from hub.services.parties import find_party, party_ref
 
 log = structlog.get_logger("hub.tokens")
@@ -116,9 +117,16 @@ async def authorize(
     *,
     location_id: str | None,
     remote: RemoteAuthorizer | None,
+    station_id: str | None = None,
 ) -> AuthorizationResult:
-    """As a CPO: may this token charge at our station?"""
+    """As a CPO: may this token charge at our station? With ``station_id``, the station's
+    access and vend modes decide first (hub.services.access)."""
     found = await find_token(session, uid)
+    station = await session.get(StationRow, station_id) if station_id else None
+    if station is not None:
+        verdict = station_verdict(station, uid, token_from_row(*found) if found else None)
+        if verdict is not None:
+            return verdict
     if found is not None:
         row, party = found
         info = token_from_row(row, party)

@@ -21,6 +21,9 @@ def tariffs(draw: st.DrawFn) -> Tariff:
         PriceComponent(kind, draw(prices))
         for kind in ("ENERGY", "FLAT", "TIME") if draw(st.booleans())
     )
+    # The engine rejects an element without price components (mod_tariffs: price_components
+    # is "+"); the skeleton priced it as zero. An empty draw becomes the spec's free tariff.
+    components = components or (PriceComponent("FLAT", Decimal(0)),)
     return Tariff(PartyRef("LV", "BIM", "CPO"), "P", "EUR", (TariffElement(components),))
 
 

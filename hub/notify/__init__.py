@@ -1,0 +1,1 @@
+"""Notifications to people (e-mail), delivered through the outbox."""
