@@ -8,9 +8,9 @@ currency's minor unit by default):
   rate) x rate), the invoice rule; incl = excl + VAT;
 - min_price/max_price clamp excl. and incl. VAT independently. The clamp is a line of its own
   (kind "clamp"). incl. VAT is clamped by the bound's own incl_vat; only when the bound that
-  clamped excl. has no incl_vat does incl. follow excl. in proportion. Cost fields per dimension stay as
-  the lines priced them (OCPI has no field for the adjustment): their sum can differ from
-  total_cost by the clamp, which the explanation states.
+  clamped excl. has no incl_vat does incl. follow excl. in proportion. Cost fields per
+  dimension stay as the lines priced them (OCPI has no field for the adjustment): their sum
+  can differ from total_cost by the clamp, which the explanation states.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 
+from hub.db.inline_sqlite import async_creator
 from hub.settings import Settings
 
 NAMING = {
@@ -39,7 +40,9 @@ def make_engine(settings: Settings) -> AsyncEngine:
     kwargs: dict[str, Any] = {"hide_parameters": True}
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"timeout": 30}
+        database = make_url(url).database
+        if database and database != ":memory:":
+            kwargs["async_creator"] = async_creator(database)
     elif settings.database_schema:
         kwargs["connect_args"] = {"server_settings": {"search_path": settings.database_schema}}
     engine = create_async_engine(url, **kwargs)
@@ -53,7 +56,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
             # power cut can lose the last commits (the usual production setting for WAL).
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA busy_timeout=5000")
             cur.close()
 
     return engine

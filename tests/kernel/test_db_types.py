@@ -68,3 +68,22 @@ async def test_naive_datetime_is_refused(settings: Settings) -> None:
                 s.add(OutboxRow(kind="k", subject="s", next_attempt_at=datetime(2026, 1, 1)))
     finally:
         await engine.dispose()
+
+
+async def test_a_failed_unit_of_work_leaves_nothing_behind(settings: Settings) -> None:
+    """Atomicity holds with the inline SQLite driver as with asyncpg."""
+    engine = make_engine(settings)
+    sm = make_sessionmaker(engine)
+    try:
+        with pytest.raises(RuntimeError):
+            async with transaction(sm) as s:
+                s.add(PartyRow(country_code="LV", party_id="BIM", role="CPO"))
+                await s.flush()
+                s.add(OutboxRow(kind="k", subject="s", next_attempt_at=datetime.now(UTC)))
+                await s.flush()
+                raise RuntimeError("boom")
+        async with transaction(sm) as s:
+            assert (await s.scalars(select(PartyRow))).all() == []
+            assert (await s.scalars(select(OutboxRow))).all() == []
+    finally:
+        await engine.dispose()
