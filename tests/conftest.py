@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from hypothesis import settings as hypothesis_settings
 
 from hub.app import create_app, running_hub
 from hub.cli.pg import adrop_schema, create_schema
@@ -24,6 +25,12 @@ from hub.db.migrate import upgrade
 from hub.settings import Settings
 
 PG_URL = os.environ.get("HUB_TEST_DATABASE_URL")
+
+# CI runs property tests with a fixed seed so that a red run is reproducible and never flaky;
+# locally hypothesis explores new examples every run.
+hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 def free_port() -> int:
@@ -131,11 +138,3 @@ async def start_hub() -> AsyncIterator[Callable[[Settings], asyncio.Future[LiveH
     for hub in reversed(hubs):
         await hub.stop()
 
-
-# CI runs property tests with a fixed seed so that a red run is reproducible and never flaky;
-# locally hypothesis explores new examples every run.
-from hypothesis import settings as _hypothesis_settings  # noqa: E402
-
-_hypothesis_settings.register_profile("ci", derandomize=True)
-if os.environ.get("CI"):
-    _hypothesis_settings.load_profile("ci")
