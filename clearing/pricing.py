@@ -5,16 +5,20 @@ all component types and restrictions, step_size, min/max price, per-component VA
 split at every price change. The VAT rate of a component without its own ``vat`` is the
 charging country's (clearing.vat) on the session's end date in the location's time zone.
 Without a tariff the session is not priced: every amount zero, explained as "no tariff".
+A price model attached to the session (``SessionFacts.price_model``, contract-level pricing)
+replaces the tariff (clearing.models.ours); an unusable one falls back to the tariff, noted.
 Pure: no database, no clock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from clearing.models.ours import price_with_model
 from clearing.money import DEFAULT_POLICY, RoundingPolicy
 from clearing.tariffs.adapt import from_domain, to_cdr_price
 from clearing.tariffs.engine import compile_tariff, price
@@ -72,6 +76,22 @@ def price_session(
         raise InvalidInput(f"session {session.session_id}: negative duration or energy")
     country = session.country_code.upper()
     rate = vat_rate(country, local_date(session.end, session.time_zone))
+    note = None
+    if session.price_model is not None:  # contract-level pricing (clearing.models.ours)
+        try:
+            return price_with_model(session, session.price_model, rate)
+        except InvalidInput as exc:  # a bad stored model never loses the session's CDR
+            note = (f"price model {session.price_model.id} not applied ({exc.message}): "
+                    "priced by the location's tariff")
+    result = _by_tariff(session, tariff, rate, country, policy)
+    if note is not None:
+        result = replace(result, lines=(*result.lines, PriceLine(
+            "FLAT", Decimal(0), "session", Decimal(0), Decimal(0), rate, note=note)))
+    return result
+
+
+def _by_tariff(session: SessionFacts, tariff: Tariff | None, rate: Decimal, country: str,
+               policy: RoundingPolicy) -> CdrPrice:
     if tariff is None:
         return _unpriced(session, rate, country, policy)
     compiled = compile_tariff(from_domain(tariff), session.time_zone)

@@ -1,6 +1,7 @@
 """Admin API for OCPP operations (mounted at ``/admin``, same access rule as ``hub.admin``).
 
-Thin endpoints over ``StationCommands``, ``FirmwareCampaigns`` and the diagnostics uploads.
+Thin endpoints over the station's command adapter (``commands_for``: ``StationCommands`` for
+OCPP 1.6, ``StationCommands201`` for 2.0.1/2.1), ``FirmwareCampaigns`` and the uploads.
 Every command answers with the station's reply. Errors: unknown station or object -> 404,
 station not connected -> 409, operator input the OCPP schema refuses -> 422, the station
 answered with a CALLERROR -> 502, no answer within the call timeout -> 504.
@@ -15,9 +16,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
-from cpo_core import uploads
+from cpo_core import commands201, uploads
 from cpo_core.campaigns import FirmwareCampaigns
 from cpo_core.commands import StationCallError, StationCommands, StationTimeout
+from cpo_core.commands201 import commands_for
 from hub.admin import hub_context, require_admin
 from hub.context import HubContext
 from hub.db.models import OcppStationOpsRow
@@ -47,14 +49,16 @@ async def _run(work: Awaitable[T]) -> T:
 
 # -- request bodies ------------------------------------------------------------------------------
 
+# Lengths are the widest of the versions (2.0.1 idToken 36, variable keys Component/Variable);
+# the station's version's schema checks the rest (422).
 class RemoteStart(BaseModel):
-    id_tag: str = Field(min_length=1, max_length=20)
+    id_tag: str = Field(min_length=1, max_length=36)
     connector_id: int | None = Field(default=None, ge=1)
     charging_profile: dict[str, Any] | None = None
 
 
 class RemoteStop(BaseModel):
-    transaction_id: int
+    transaction_id: int | str  # 2.0.1: our session id or the station's transactionId
 
 
 class Unlock(BaseModel):
@@ -66,7 +70,7 @@ class Reset(BaseModel):
 
 
 class ConfigurationChange(BaseModel):
-    key: str = Field(min_length=1, max_length=50)
+    key: str = Field(min_length=1, max_length=200)
     value: str = Field(max_length=500)
 
 
@@ -83,14 +87,14 @@ class Trigger(BaseModel):
 
 class Reservation(BaseModel):
     connector_id: int = Field(ge=0)
-    id_tag: str = Field(min_length=1, max_length=20)
+    id_tag: str = Field(min_length=1, max_length=36)
     expiry_date: AwareDatetime
-    parent_id_tag: str | None = Field(default=None, max_length=20)
+    parent_id_tag: str | None = Field(default=None, max_length=36)
 
 
 class ChargingProfile(BaseModel):
     connector_id: int = Field(ge=0)
-    profile: dict[str, Any]  # OCPP 1.6 csChargingProfiles, camelCase as on the wire
+    profile: dict[str, Any]  # 1.6 csChargingProfiles / 2.0.1 chargingProfile, camelCase
 
 
 class Diagnostics(BaseModel):
@@ -113,68 +117,68 @@ class FirmwareCampaign(BaseModel):
 
 @router.post("/stations/{station_id}/remote-start")
 async def remote_start(station_id: str, body: RemoteStart, ctx: Ctx) -> Answer:
-    return await _run(StationCommands(ctx).remote_start(
+    return await _run(commands_for(ctx, station_id).remote_start(
         station_id, body.id_tag, body.connector_id, body.charging_profile))
 
 
 @router.post("/stations/{station_id}/remote-stop")
 async def remote_stop(station_id: str, body: RemoteStop, ctx: Ctx) -> Answer:
-    return await _run(StationCommands(ctx).remote_stop(station_id, body.transaction_id))
+    return await _run(commands_for(ctx, station_id).remote_stop(station_id, body.transaction_id))
 
 
 @router.post("/stations/{station_id}/unlock")
 async def unlock(station_id: str, body: Unlock, ctx: Ctx) -> Answer:
-    return await _run(StationCommands(ctx).unlock(station_id, body.connector_id))
+    return await _run(commands_for(ctx, station_id).unlock(station_id, body.connector_id))
 
 
 @router.post("/stations/{station_id}/reset")
 async def reset(station_id: str, body: Reset, ctx: Ctx) -> Answer:
-    return await _run(StationCommands(ctx).reset(station_id, body.type))
+    return await _run(commands_for(ctx, station_id).reset(station_id, body.type))
 
 
 @router.get("/stations/{station_id}/configuration")
 async def get_configuration(station_id: str, ctx: Ctx,
                             key: Annotated[list[str] | None, Query()] = None) -> Answer:
-    return await _run(StationCommands(ctx).get_configuration(station_id, key))
+    return await _run(commands_for(ctx, station_id).get_configuration(station_id, key))
 
 
 @router.put("/stations/{station_id}/configuration")
 async def change_configuration(station_id: str, body: ConfigurationChange, ctx: Ctx) -> Answer:
-    return await _run(StationCommands(ctx).change_configuration(station_id, body.key,
+    return await _run(commands_for(ctx, station_id).change_configuration(station_id, body.key,
                                                                  body.value))
 
 
 @router.post("/stations/{station_id}/data-transfer")
 async def data_transfer(station_id: str, body: DataTransfer, ctx: Ctx) -> Answer:
-    return await _run(StationCommands(ctx).data_transfer(
+    return await _run(commands_for(ctx, station_id).data_transfer(
         station_id, body.vendor_id, body.message_id, body.data))
 
 
 @router.post("/stations/{station_id}/trigger")
 async def trigger(station_id: str, body: Trigger, ctx: Ctx) -> Answer:
-    return await _run(StationCommands(ctx).trigger(station_id, body.requested_message,
+    return await _run(commands_for(ctx, station_id).trigger(station_id, body.requested_message,
                                                    body.connector_id))
 
 
 @router.post("/stations/{station_id}/local-list/sync")
 async def local_list_sync(station_id: str, ctx: Ctx) -> Answer:
-    return await _run(StationCommands(ctx).sync_local_list(station_id))
+    return await _run(commands_for(ctx, station_id).sync_local_list(station_id))
 
 
 @router.get("/stations/{station_id}/local-list/version")
 async def local_list_version(station_id: str, ctx: Ctx) -> Answer:
-    return await _run(StationCommands(ctx).local_list_version(station_id))
+    return await _run(commands_for(ctx, station_id).local_list_version(station_id))
 
 
 @router.post("/stations/{station_id}/reservations")
 async def reserve(station_id: str, body: Reservation, ctx: Ctx) -> Answer:
-    return await _run(StationCommands(ctx).reserve(
+    return await _run(commands_for(ctx, station_id).reserve(
         station_id, body.connector_id, body.id_tag, body.expiry_date, body.parent_id_tag))
 
 
 @router.delete("/stations/{station_id}/reservations/{reservation_id}")
 async def cancel_reservation(station_id: str, reservation_id: int, ctx: Ctx) -> Answer:
-    return await _run(StationCommands(ctx).cancel_reservation(station_id, reservation_id))
+    return await _run(commands_for(ctx, station_id).cancel_reservation(station_id, reservation_id))
 
 
 @router.get("/reservations")
@@ -184,7 +188,7 @@ async def reservations(ctx: Ctx, station_id: str | None = None) -> list[Answer]:
 
 @router.post("/stations/{station_id}/charging-profiles")
 async def set_charging_profile(station_id: str, body: ChargingProfile, ctx: Ctx) -> Answer:
-    return await _run(StationCommands(ctx).set_charging_profile(
+    return await _run(commands_for(ctx, station_id).set_charging_profile(
         station_id, body.connector_id, body.profile))
 
 
@@ -192,20 +196,20 @@ async def set_charging_profile(station_id: str, body: ChargingProfile, ctx: Ctx)
 async def clear_charging_profile(station_id: str, ctx: Ctx, profile_id: int | None = None,
                                  connector_id: int | None = None, purpose: str | None = None,
                                  stack_level: int | None = None) -> Answer:
-    return await _run(StationCommands(ctx).clear_charging_profile(
+    return await _run(commands_for(ctx, station_id).clear_charging_profile(
         station_id, profile_id, connector_id, purpose, stack_level))
 
 
 @router.get("/stations/{station_id}/composite-schedule")
 async def composite_schedule(station_id: str, ctx: Ctx, connector_id: int, duration: int,
                              unit: Literal["A", "W"] | None = None) -> Answer:
-    return await _run(StationCommands(ctx).composite_schedule(station_id, connector_id,
+    return await _run(commands_for(ctx, station_id).composite_schedule(station_id, connector_id,
                                                               duration, unit))
 
 
 @router.post("/stations/{station_id}/diagnostics")
 async def diagnostics(station_id: str, body: Diagnostics, ctx: Ctx) -> Answer:
-    return await _run(uploads.request_diagnostics(
+    return await _run(commands201.request_diagnostics(
         ctx, station_id, start_time=body.start_time, stop_time=body.stop_time,
         retries=body.retries, retry_interval=body.retry_interval))
 
@@ -227,7 +231,7 @@ async def station_operations(station_id: str, ctx: Ctx) -> Answer:
 
 @router.get("/remote-starts")
 async def remote_starts(ctx: Ctx, station_id: str | None = None) -> list[Answer]:
-    return await StationCommands(ctx).remote_starts(station_id)
+    return await commands201.remote_starts(ctx, station_id)
 
 
 @router.get("/uploads")

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from cpo_core.base import format_timestamp
 from cpo_core.commands import StationCommands, StationNotConnected, gather_answers
+from cpo_core.commands201 import send_update_firmware
 from hub.context import HubContext
 from hub.db.base import transaction
 from hub.db.models import OcppFirmwareCampaignRow, OcppFirmwareTargetRow, StationRow
@@ -73,7 +74,8 @@ class FirmwareCampaigns:
                 location=campaign.location,
                 retrieve_date=format_timestamp(campaign.retrieve_date),
                 retries=campaign.retries, retry_interval=campaign.retry_interval)
-        results = await gather_answers([self.commands.send(sid, payload) for sid in targets])
+        results = await gather_answers([  # 2.0.1 stations: UpdateFirmware(requestId)
+            send_update_firmware(self.ctx, sid, payload, campaign_id) for sid in targets])
         now = self.ctx.clock()
         async with transaction(self.ctx.sessionmaker) as session:
             for station_id, result in zip(targets, results, strict=True):

@@ -61,23 +61,27 @@ def answer_json(result: Any) -> dict[str, Any]:
     return data
 
 
-async def _check_outbound(action: str, payload: Any) -> None:
-    """Operator input that breaks the 1.6 schema is the operator's error, not the station's."""
+async def check_outbound(action: str, payload: Any, version: str = "1.6") -> None:
+    """Operator input that breaks the schema is the operator's error, not the station's."""
     message = Call("0", action, remove_nones(snake_to_camel_case(serialize_as_dict(payload))))
     try:
-        await validate_payload(message, "1.6")
+        await validate_payload(message, version)
     except OCPPError as exc:
         raise InvalidInput(f"{action} payload is invalid: {exc.description}") from exc
 
 
 class StationCommands:
+    """OCPP 1.6; ``cpo_core.commands201.StationCommands201`` is the same API for 2.0.1/2.1."""
+
+    versions: tuple[str, ...] = ("1.6",)
+
     def __init__(self, ctx: HubContext) -> None:
         self.ctx = ctx
 
     # -- plumbing ------------------------------------------------------------------------------
 
     async def station(self, station_id: str) -> StationConnection:
-        """The live 1.6 connection of a known station."""
+        """The live connection of a known station, over one of ``self.versions``."""
         server = self.ctx.components.get("ocpp")
         conn = server.stations.get(station_id) if server is not None else None
         if conn is None:
@@ -85,15 +89,16 @@ class StationCommands:
                 if await session.get(StationRow, station_id) is None:
                     raise NotFound(f"unknown station {station_id}")
             raise StationNotConnected(f"station {station_id} is not connected")
-        if getattr(conn, "_ocpp_version", "1.6") != "1.6":
-            raise StationNotConnected(f"station {station_id} is not connected over OCPP 1.6")
+        if getattr(conn, "_ocpp_version", "1.6") not in self.versions:
+            raise StationNotConnected(
+                f"station {station_id} is not connected over OCPP {'/'.join(self.versions)}")
         return conn
 
     async def send(self, station_id: str, payload: Any) -> dict[str, Any]:
         """Sends one CALL and returns the station's answer as a dict."""
         conn = await self.station(station_id)
         action = type(payload).__name__
-        await _check_outbound(action, payload)
+        await check_outbound(action, payload, getattr(conn, "_ocpp_version", "1.6"))
         try:
             result = await conn.call(payload)
         except TimeoutError as exc:
@@ -137,7 +142,7 @@ class StationCommands:
                     stored.status = status
         return {**answer, "requestId": request_id}
 
-    async def remote_stop(self, station_id: str, transaction_id: int) -> dict[str, Any]:
+    async def remote_stop(self, station_id: str, transaction_id: int | str) -> dict[str, Any]:
         return await self.send(station_id, call.RemoteStopTransaction(
             transaction_id=transaction_id))
 
@@ -233,13 +238,18 @@ class StationCommands:
             reservation_id = row.id
         status = "Error"
         try:
-            answer = await self.send(station_id, call.ReserveNow(
-                connector_id=connector_id, expiry_date=format_timestamp(expiry_date),
-                id_tag=id_tag, reservation_id=reservation_id, parent_id_tag=parent_id_tag))
+            answer = await self.send(station_id, self._reserve_now(
+                reservation_id, connector_id, id_tag, expiry_date, parent_id_tag))
             status = str(answer["status"])
         finally:
             await self._set_reservation(reservation_id, status)
         return {**answer, "reservationId": reservation_id}
+
+    def _reserve_now(self, reservation_id: int, connector_id: int, id_tag: str,
+                     expiry_date: datetime, parent_id_tag: str | None) -> Any:
+        return call.ReserveNow(
+            connector_id=connector_id, expiry_date=format_timestamp(expiry_date),
+            id_tag=id_tag, reservation_id=reservation_id, parent_id_tag=parent_id_tag)
 
     async def cancel_reservation(self, station_id: str, reservation_id: int
                                  ) -> dict[str, Any]:
@@ -247,11 +257,13 @@ class StationCommands:
             row = await session.get(OcppReservationRow, reservation_id)
             if row is None or row.station_id != station_id:
                 raise NotFound(f"unknown reservation {reservation_id}")
-        answer = await self.send(station_id, call.CancelReservation(
-            reservation_id=reservation_id))
+        answer = await self.send(station_id, self._cancel_reservation(reservation_id))
         if answer["status"] == "Accepted":
             await self._set_reservation(reservation_id, "Cancelled")
         return answer
+
+    def _cancel_reservation(self, reservation_id: int) -> Any:
+        return call.CancelReservation(reservation_id=reservation_id)
 
     async def _set_reservation(self, reservation_id: int, status: str) -> None:
         async with transaction(self.ctx.sessionmaker) as session:

@@ -1,12 +1,14 @@
-"""A simulated OCPP 2.0.1 charging station: a real client over WebSockets (``ocpp2.0.1``).
+"""A simulated OCPP 2.0.1 charging station: a real client over WebSockets (``ocpp2.0.1``, or
+``ocpp2.1`` with ``version="2.1"``).
 
     async with SimulatedStation201("ws://127.0.0.1:9000/ocpp", "ST-1", "secret") as st:
         await st.boot()
         transaction_id = await st.charge(1, "TAG-1", Decimal("20"))
 
-It answers the CSMS's commands (Part 2: F01-F06, B06-B12, H01, D01, L01, N01, K01) and, on an
-accepted RequestStartTransaction, starts a transaction carrying the ``remoteStartId`` once its
-answer is on the wire; RequestStopTransaction ends it the same way.
+It answers the CSMS's commands (Part 2: F01-F06, B05-B12, H01/H02, D01/D02, L01, N01, K01,
+K08/K10, A02, M03-M05; cpo_core.simulator201_handlers) and, on an accepted
+RequestStartTransaction, starts a transaction carrying the ``remoteStartId`` once its answer is
+on the wire; RequestStopTransaction ends it the same way.
 """
 
 from __future__ import annotations
@@ -20,14 +22,17 @@ from decimal import ROUND_HALF_UP, Decimal
 from types import TracebackType
 from typing import Any
 
-from ocpp.routing import on
-from ocpp.v201 import call, call_result
-from ocpp.v201.enums import Action
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from ocpp.charge_point import camel_to_snake_case
+from ocpp.v201 import call
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.headers import build_authorization_basic
 from websockets.typing import Subprotocol
 
-from cpo_core.base import OcppChargePoint201, format_timestamp
+from cpo_core import pki
+from cpo_core.base import format_timestamp
+from cpo_core.simulator201_handlers import StationHandlers21, StationHandlers201
 
 METER_STEPS = 3  # Updated events sent during a simulated session
 
@@ -65,110 +70,13 @@ class Transaction:
     remote_start_id: int | None = None
 
 
-class _Client(OcppChargePoint201):
-    """The station's protocol end: answers the CSMS's CALLs."""
-
-    sim: SimulatedStation201
-
-    @on(Action.request_start_transaction)
-    async def on_request_start(self, id_token: dict[str, Any], remote_start_id: int,
-                               **kw: Any) -> call_result.RequestStartTransaction:
-        evse = kw.get("evse_id") or 1
-        self.after_reply(lambda: self.sim.remote_start(evse, id_token["id_token"],
-                                                       remote_start_id))
-        return call_result.RequestStartTransaction(status="Accepted")
-
-    @on(Action.request_stop_transaction)
-    async def on_request_stop(self, transaction_id: str,
-                              **_: Any) -> call_result.RequestStopTransaction:
-        if transaction_id not in self.sim.transactions:
-            return call_result.RequestStopTransaction(status="Rejected")
-        self.after_reply(lambda: self.sim.end(transaction_id, "RemoteStop", "Remote"))
-        return call_result.RequestStopTransaction(status="Accepted")
-
-    @on(Action.get_variables)
-    async def on_get_variables(self, get_variable_data: list[dict[str, Any]],
-                               **_: Any) -> call_result.GetVariables:
-        results = []
-        for item in get_variable_data:
-            key = (item["component"]["name"], item["variable"]["name"])
-            value = self.sim.variables.get(key)
-            results.append({"attribute_status": "Accepted" if value is not None
-                            else "UnknownVariable", "attribute_value": value,
-                            "component": item["component"], "variable": item["variable"]})
-        return call_result.GetVariables(get_variable_result=results)
-
-    @on(Action.set_variables)
-    async def on_set_variables(self, set_variable_data: list[dict[str, Any]],
-                               **_: Any) -> call_result.SetVariables:
-        for item in set_variable_data:
-            key = (item["component"]["name"], item["variable"]["name"])
-            self.sim.variables[key] = item["attribute_value"]
-        return call_result.SetVariables(set_variable_result=[
-            {"attribute_status": "Accepted", "component": i["component"],
-             "variable": i["variable"]} for i in set_variable_data])
-
-    @on(Action.reset)
-    async def on_reset(self, type: str, **_: Any) -> call_result.Reset:
-        self.sim.commands.append(("Reset", type))
-        return call_result.Reset(status="Accepted")
-
-    @on(Action.unlock_connector)
-    async def on_unlock(self, evse_id: int, connector_id: int,
-                        **_: Any) -> call_result.UnlockConnector:
-        self.sim.commands.append(("UnlockConnector", f"{evse_id}/{connector_id}"))
-        return call_result.UnlockConnector(status="Unlocked")
-
-    @on(Action.trigger_message)
-    async def on_trigger(self, requested_message: str, **_: Any) -> call_result.TriggerMessage:
-        if requested_message == "Heartbeat":
-            self.after_reply(self.sim.heartbeat_only)
-            return call_result.TriggerMessage(status="Accepted")
-        return call_result.TriggerMessage(status="NotImplemented")
-
-    @on(Action.reserve_now)
-    async def on_reserve(self, id: int, **_: Any) -> call_result.ReserveNow:
-        self.sim.commands.append(("ReserveNow", str(id)))
-        return call_result.ReserveNow(status="Accepted")
-
-    @on(Action.cancel_reservation)
-    async def on_cancel_reservation(self, reservation_id: int,
-                                    **_: Any) -> call_result.CancelReservation:
-        self.sim.commands.append(("CancelReservation", str(reservation_id)))
-        return call_result.CancelReservation(status="Accepted")
-
-    @on(Action.send_local_list)
-    async def on_send_local_list(self, version_number: int,
-                                 **_: Any) -> call_result.SendLocalList:
-        self.sim.commands.append(("SendLocalList", str(version_number)))
-        return call_result.SendLocalList(status="Accepted")
-
-    @on(Action.update_firmware)
-    async def on_update_firmware(self, request_id: int, **_: Any) -> call_result.UpdateFirmware:
-        self.sim.commands.append(("UpdateFirmware", str(request_id)))
-        return call_result.UpdateFirmware(status="Accepted")
-
-    @on(Action.get_log)
-    async def on_get_log(self, request_id: int, **_: Any) -> call_result.GetLog:
-        self.sim.commands.append(("GetLog", str(request_id)))
-        return call_result.GetLog(status="Accepted", filename=f"log-{request_id}.zip")
-
-    @on(Action.set_charging_profile)
-    async def on_set_charging_profile(self, evse_id: int,
-                                      **_: Any) -> call_result.SetChargingProfile:
-        self.sim.commands.append(("SetChargingProfile", str(evse_id)))
-        return call_result.SetChargingProfile(status="Accepted")
-
-    @on(Action.get_base_report)
-    async def on_get_base_report(self, request_id: int, **_: Any) -> call_result.GetBaseReport:
-        self.sim.commands.append(("GetBaseReport", str(request_id)))
-        return call_result.GetBaseReport(status="Accepted")
-
-
 class SimulatedStation201:
     def __init__(self, base_url: str, station_id: str, password: str | None = None, *,
                  vendor: str = "HubSim", model: str = "Sim-201",
-                 call_timeout: float = 30) -> None:
+                 call_timeout: float = 30, version: str = "2.0.1") -> None:
+        if version not in ("2.0.1", "2.1"):
+            raise ValueError("version is 2.0.1 or 2.1")
+        self.version = version
         self.url = f"{base_url.rstrip('/')}/{station_id}"
         self.station_id = station_id
         self.password = password
@@ -180,8 +88,14 @@ class SimulatedStation201:
         self.variables: dict[tuple[str, str], str] = {
             ("OCPPCommCtrlr", "HeartbeatInterval"): "300"}
         self.commands: list[tuple[str, str]] = []  # commands received, for tests
+        self.local_list_version = 0
+        self.local_list: list[str] = []
+        self.log_file = b"simulated 2.0.1 station log\n"
+        self.installed: dict[str, str] = {}  # InstallCertificate: use -> PEM
+        self.signed_chains: list[str] = []  # CertificateSigned chains received
+        self.key = pki.new_key()  # the key of the station certificate (SignCertificate)
         self._ws: ClientConnection | None = None
-        self._cp: _Client | None = None
+        self._cp: StationHandlers201 | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> SimulatedStation201:
@@ -196,9 +110,10 @@ class SimulatedStation201:
         headers = {}
         if self.password is not None:
             headers["Authorization"] = build_authorization_basic(self.station_id, self.password)
-        self._ws = await connect(self.url, subprotocols=[Subprotocol("ocpp2.0.1")],
+        self._ws = await connect(self.url, subprotocols=[Subprotocol(f"ocpp{self.version}")],
                                  additional_headers=headers, compression=None)
-        self._cp = _Client(self.station_id, self._ws, response_timeout=self.call_timeout)
+        handlers = StationHandlers21 if self.version == "2.1" else StationHandlers201
+        self._cp = handlers(self.station_id, self._ws, response_timeout=self.call_timeout)
         self._cp.sim = self
         self._task = asyncio.create_task(self._receive(), name=f"sim201-{self.station_id}")
 
@@ -242,6 +157,40 @@ class SimulatedStation201:
 
     async def heartbeat_only(self) -> None:
         await self.heartbeat()
+
+    async def sign_certificate(self, common_name: str | None = None) -> str:
+        """SignCertificate with a CSR for ``self.key`` (CN = the station id); the status."""
+        csr = (x509.CertificateSigningRequestBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME,
+                                                           common_name or self.station_id)]))
+               .sign(self.key, hashes.SHA256()))
+        res = await self.call(call.SignCertificate(
+            csr=csr.public_bytes(serialization.Encoding.PEM).decode(),
+            certificate_type="ChargingStationCertificate"))
+        return str(res.status)
+
+    async def sign_certificate_only(self) -> None:
+        await self.sign_certificate()
+
+    async def send_report(self, request_id: int) -> None:
+        """NotifyReport (B07) of our variables, in two parts to exercise ``tbc``."""
+        items = [{"component": {"name": c}, "variable": {"name": v},
+                  "variable_attribute": [{"type": "Actual", "value": value,
+                                          "mutability": "ReadWrite"}]}
+                 for (c, v), value in sorted(self.variables.items())]
+        parts = [items[:1], items[1:]] if len(items) > 1 else [items]
+        for seq_no, part in enumerate(parts):
+            await self.call(call.NotifyReport(
+                request_id=request_id, generated_at=format_timestamp(datetime.now(UTC)),
+                seq_no=seq_no, report_data=part, tbc=seq_no < len(parts) - 1))
+
+    def installed_hashes(self) -> list[tuple[str, dict[str, str]]]:
+        """(use, CertificateHashDataType in snake_case) of the installed certificates."""
+        found = []
+        for use, pem in self.installed.items():
+            cert = x509.load_pem_x509_certificate(pem.encode())
+            found.append((use, camel_to_snake_case(pki.certificate_hash_data(cert, cert))))
+        return found
 
     async def status(self, evse: int, status: str, connector: int = 1) -> None:
         await self.call(call.StatusNotification(

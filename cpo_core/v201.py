@@ -26,12 +26,16 @@ from ocpp.v201 import call_result
 from ocpp.v201.enums import Action, RegistrationStatusEnumType
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cpo_core import monitoring
 from cpo_core.authcache import AuthorizationCache
 from cpo_core.base import OcppChargePoint201, format_timestamp, parse_timestamp
+from cpo_core.bootstorm import boot_gate
 from cpo_core.central import _ReleaseSessionFirst
 from cpo_core.v201_commands import Commands201
 from cpo_core.v201_notifications import Notifications201
+from cpo_core.v201_security import SecurityHandlers201
 from cpo_core.v201_transactions import TransactionEvents201, id_token_info
+from cpo_core.v201_vendor import VendorQuirks201
 from hub.context import HubContext
 from hub.db.base import transaction
 from hub.db.models import LocationRow, StationRow
@@ -40,11 +44,10 @@ from hub.services import network, tokens
 
 log = structlog.get_logger("cpo_core.v201")
 
-OCPP_VERSION = "2.0.1"
 __all__ = ["StationConnection201", "id_token_info"]
 
-class StationConnection201(TransactionEvents201, Notifications201, Commands201,
-                           OcppChargePoint201):
+class StationConnection201(TransactionEvents201, Notifications201, SecurityHandlers201,
+                           VendorQuirks201, Commands201, OcppChargePoint201):
     """One connected OCPP 2.0.1 station, seen from the CSMS."""
 
     def __init__(self, station_id: str, connection: Any, ctx: HubContext,
@@ -61,6 +64,7 @@ class StationConnection201(TransactionEvents201, Notifications201, Commands201,
         self.firmware_status: str | None = None
         self.log_status: str | None = None
         self.reports: dict[int, list[dict[str, Any]]] = {}
+        self.report_waiters: dict[int, asyncio.Future[list[dict[str, Any]]]] = {}
 
     @asynccontextmanager
     async def _unit(self) -> AsyncIterator[AsyncSession]:
@@ -81,7 +85,7 @@ class StationConnection201(TransactionEvents201, Notifications201, Commands201,
                 location = await session.get(LocationRow, station.location_pk)
                 location_id = location.location_id if location else None
             result = await tokens.authorize(
-                session, id_token, location_id=location_id,
+                session, id_token, location_id=location_id, station_id=self.id,
                 remote=_ReleaseSessionFirst(remote, session) if remote else None)
         self.auth_cache.put(self.id, id_token, result)
         log.info("ocpp.authorize", station=self.id, id_tag=id_token,
@@ -97,6 +101,11 @@ class StationConnection201(TransactionEvents201, Notifications201, Commands201,
     async def on_boot_notification(self, charging_station: dict[str, Any], reason: str,
                                    **_: Any) -> call_result.BootNotification:
         now = self.ctx.clock()
+        pending = boot_gate(self.ctx).admit(self.id, now)  # storm: Pending with back-off
+        if pending is not None:
+            return call_result.BootNotification(
+                current_time=format_timestamp(now), interval=pending,
+                status=RegistrationStatusEnumType.pending)
         try:
             async with self._unit() as session:
                 await network.record_boot(
@@ -104,13 +113,15 @@ class StationConnection201(TransactionEvents201, Notifications201, Commands201,
                     model=charging_station["model"],
                     serial_number=charging_station.get("serial_number"),
                     firmware_version=charging_station.get("firmware_version"),
-                    ocpp_version=OCPP_VERSION, now=now)
+                    ocpp_version=self._ocpp_version, now=now)
         except NotFound:  # removed while connected
             return call_result.BootNotification(
                 current_time=format_timestamp(now), interval=0,
                 status=RegistrationStatusEnumType.rejected)
         log.info("ocpp.boot", station=self.id, vendor=charging_station["vendor_name"],
                  model=charging_station["model"], reason=reason)
+        monitoring.observe_alive(self.ctx, self.id)
+        self.after_reply(self.push_boot_variables)  # vendor profile (cpo_core.v201_vendor)
         return call_result.BootNotification(
             current_time=format_timestamp(now),
             interval=self.ctx.settings.ocpp.heartbeat_interval,
@@ -135,6 +146,7 @@ class StationConnection201(TransactionEvents201, Notifications201, Commands201,
             await network.record_status(
                 session, self.id, connector=evse_id, status=connector_status, error_code=None,
                 info=f"connectorId={connector_id}", timestamp=ts, now=now)
+        monitoring.observe_status(self.ctx, self.id, evse_id, connector_status)
         return call_result.StatusNotification()
 
     @on(Action.authorize)

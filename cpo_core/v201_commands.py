@@ -54,7 +54,9 @@ class Commands201:
 
     async def request_start_transaction(self, id_token: str, evse_id: int | None = None,
                                         remote_start_id: int | None = None, *,
-                                        kind: str = CENTRAL) -> RemoteStart:
+                                        kind: str = CENTRAL,
+                                        charging_profile: dict[str, Any] | None = None
+                                        ) -> RemoteStart:
         """Recorded before it is sent, so the TransactionEvent with this remoteStartId is tied
         to the request even if it overtakes the answer or comes after a reconnect."""
         rsid = remote_start_id if remote_start_id is not None else secrets.randbelow(2**31 - 2) + 1
@@ -66,7 +68,7 @@ class Commands201:
         try:
             res = await self.call(call.RequestStartTransaction(
                 id_token=central_token(id_token, kind), remote_start_id=rsid,
-                evse_id=evse_id))
+                evse_id=evse_id, charging_profile=charging_profile))
         except Exception:
             await self._remote_start_answered(rsid, "Failed")
             raise

@@ -1,13 +1,15 @@
 """OCPP 2.0.1 station -> CSMS notifications that we store in memory, log and acknowledge.
 
 Every CSMS-bound 2.0.1 action is answered: the ones here with their (mostly empty) response,
-the certificate actions (SignCertificate, Get15118EVCertificate, GetCertificateStatus) with a
-CallError ``NotSupported`` until the PKI is wired (cpo_core.base answers any action without a
-handler: NotSupported if 2.0.1 knows it, NotImplemented otherwise; OCPP-J 2.0.1 section 4.3).
+FirmwareStatusNotification / LogStatusNotification / ReservationStatusUpdate also update the
+stored operations state (as their 1.6 counterparts do). Certificate and security messages are
+in ``cpo_core.v201_security``; cpo_core.base answers any action without a handler
+(NotSupported if the version knows it, NotImplemented otherwise; OCPP-J 2.0.1 section 4.3).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -17,9 +19,23 @@ from ocpp.routing import on
 from ocpp.v201 import call_result
 from ocpp.v201.enums import Action
 
+from cpo_core.handlers.operations import (
+    record_diagnostics_status,
+    record_firmware_status,
+    station_ops,
+)
+from hub.context import HubContext
+from hub.db.base import transaction
+from hub.db.models import OcppReservationRow
+
 log = structlog.get_logger("cpo_core.v201")
 
 MAX_REPORT_ITEMS = 10_000  # per request id, in memory
+# 2.0.1 FirmwareStatusEnumType -> the 1.6 vocabulary campaign targets move through
+# (cpo_core.handlers.operations.FIRMWARE_OPEN); failures and the rest stay as they are.
+FIRMWARE_CAMPAIGN = {"DownloadScheduled": "Downloading", "DownloadPaused": "Downloading",
+                     "SignatureVerified": "Downloaded", "InstallScheduled": "Installing",
+                     "InstallRebooting": "Installing"}
 
 
 def _short(value: Any, limit: int = 100) -> str | None:
@@ -32,8 +48,17 @@ class Notifications201:
     id: str
     firmware_status: str | None
     log_status: str | None
+    ctx: HubContext
     reports: dict[int, list[dict[str, Any]]]
+    report_waiters: dict[int, asyncio.Future[list[dict[str, Any]]]]
     _ts: Callable[[str, str], datetime]
+
+    def expect_report(self, request_id: int) -> asyncio.Future[list[dict[str, Any]]]:
+        """A future resolved with the report data once the last NotifyReport (``tbc`` false)
+        of ``request_id`` has arrived; the caller pops ``report_waiters[request_id]``."""
+        waiter = asyncio.get_running_loop().create_future()
+        self.report_waiters[request_id] = waiter
+        return waiter
 
     # -- N07 NotifyEvent, B07 NotifyReport ------------------------------------------------------
 
@@ -57,23 +82,27 @@ class Notifications201:
         items = self.reports.setdefault(request_id, [])
         if len(items) < MAX_REPORT_ITEMS:
             items.extend(kw.get("report_data") or [])
+        waiter = self.report_waiters.get(request_id)
+        if not kw.get("tbc") and waiter is not None and not waiter.done():
+            waiter.set_result(self.reports.pop(request_id))
         log.info("ocpp.report", station=self.id, request_id=request_id, seq_no=seq_no,
                  more=bool(kw.get("tbc")))
         return call_result.NotifyReport()
 
-    # -- A04 security events, L01 firmware, N01 logs --------------------------------------------
-
-    @on(Action.security_event_notification)
-    async def on_security_event(self, type: str, timestamp: str, **_: Any
-                                ) -> call_result.SecurityEventNotification:
-        self._ts(timestamp, "timestamp")
-        log.info("ocpp.security_event", station=self.id, event_type=type[:50])
-        return call_result.SecurityEventNotification()
+    # -- L01 firmware, N01 logs (SecurityEventNotification: cpo_core.v201_security) -----------
 
     @on(Action.firmware_status_notification)
     async def on_firmware_status(self, status: str, **kw: Any
                                  ) -> call_result.FirmwareStatusNotification:
+        """Kept as the station's firmware status; a campaign target moves with it (2.0.1
+        statuses without a 1.6 equivalent are mapped for the campaign, FIRMWARE_CAMPAIGN)."""
         self.firmware_status = status
+        now = self.ctx.clock()
+        async with transaction(self.ctx.sessionmaker) as session:
+            await record_firmware_status(session, self.id,
+                                         FIRMWARE_CAMPAIGN.get(status, status), now)
+            ops = await station_ops(session, self.id)
+            ops.firmware_status = status[:32]
         log.info("ocpp.firmware_status", station=self.id, status=status,
                  request_id=kw.get("request_id"))
         return call_result.FirmwareStatusNotification()
@@ -81,6 +110,8 @@ class Notifications201:
     @on(Action.log_status_notification)
     async def on_log_status(self, status: str, **kw: Any) -> call_result.LogStatusNotification:
         self.log_status = status
+        async with transaction(self.ctx.sessionmaker) as session:
+            await record_diagnostics_status(session, self.id, status[:32], self.ctx.clock())
         log.info("ocpp.log_status", station=self.id, status=status,
                  request_id=kw.get("request_id"))
         return call_result.LogStatusNotification()
@@ -123,6 +154,10 @@ class Notifications201:
     async def on_reservation_status_update(self, reservation_id: int,
                                            reservation_update_status: str, **_: Any
                                            ) -> call_result.ReservationStatusUpdate:
+        async with transaction(self.ctx.sessionmaker) as session:
+            row = await session.get(OcppReservationRow, reservation_id)
+            if row is not None and row.station_id == self.id:  # Expired | Removed
+                row.status, row.updated_at = reservation_update_status[:16], self.ctx.clock()
         log.info("ocpp.reservation_status", station=self.id, reservation_id=reservation_id,
                  status=reservation_update_status)
         return call_result.ReservationStatusUpdate()

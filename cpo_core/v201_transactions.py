@@ -33,6 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cpo_core.base import parse_timestamp
+from cpo_core.handlers.operations import use_reservation
 from hub.context import HubContext
 from hub.db.models import ChargingSessionRow, RemoteStartRow
 from hub.domain import AllowedType, AuthorizationResult, NotFound
@@ -114,6 +115,7 @@ class TransactionEvents201:
     _unit: Callable[[], AbstractAsyncContextManager[AsyncSession]]
     _ts: Callable[[str, str], datetime]
     _verdict: Callable[[str], Awaitable[AuthorizationResult]]
+    fix_samples: Callable[[list[MeterSample]], list[MeterSample]]
 
     def _mark_handled(self, ref: str, seq_no: int) -> None:
         """Only after the event is stored: a failed event must be applied when it is resent."""
@@ -128,7 +130,7 @@ class TransactionEvents201:
                                    **kw: Any) -> call_result.TransactionEvent:
         ts = self._ts(timestamp, "timestamp")
         ref = transaction_info["transaction_id"]
-        samples = meter_samples_201(kw.get("meter_value") or [], self.id)
+        samples = self.fix_samples(meter_samples_201(kw.get("meter_value") or [], self.id))
         remote_start_id = transaction_info.get("remote_start_id")
         token = (kw.get("id_token") or {}).get("id_token")
         if not token and remote_start_id is not None:
@@ -142,6 +144,10 @@ class TransactionEvents201:
                                                  samples, transaction_info)
             if session_pk is not None and remote_start_id is not None:
                 await self._remote_started(remote_start_id, ref, session_pk)
+            if session_pk is not None and kw.get("reservation_id") is not None:
+                async with self._unit() as session:  # H01: the reservation is used
+                    await use_reservation(session, self.id, int(kw["reservation_id"]),
+                                          self.ctx.clock())
             self._mark_handled(ref, seq_no)
         log.info("ocpp.transaction_event", station=self.id, event_type=event_type, seq_no=seq_no,
                  trigger=trigger_reason)

@@ -16,6 +16,7 @@ import httpx
 import structlog
 from fastapi import FastAPI
 
+from clearing.admin import router as clearing_admin_router
 from clearing.pricing import price_session
 from cpo_core.admin import router as cpo_admin_router
 from cpo_core.monitoring import install as install_monitoring
@@ -115,5 +116,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin_router, prefix="/admin")
     app.include_router(monitoring_admin_router, prefix="/admin")
     app.include_router(cpo_admin_router, prefix="/admin")
+    app.include_router(clearing_admin_router, prefix="/admin")
     app.include_router(cpo_upload_router, prefix="/ocpp-uploads")
     return app

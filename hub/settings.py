@@ -46,6 +46,14 @@ class OcppSettings(BaseModel):
     offline_grace_seconds: int = 60
     ping_interval: float | None = 45.0
     call_timeout: float = 30.0
+    # Largest WebSocket message a station may send; a bigger one closes the connection with
+    # 1009 (RFC 6455 section 7.4.1). Generous on purpose: a 1.6 StopTransaction with
+    # transactionData or a 2.0.1 NotifyReport can reach hundreds of KB, and a refused
+    # StopTransaction is retried forever (docs/ocpp.md, "Bad input").
+    max_frame_bytes: int = Field(default=1 << 20, ge=4096)
+    # Frames buffered per connection before we stop reading its socket (TCP back-pressure):
+    # a flooding station costs at most about (max_queued_frames + 1) x max_frame_bytes.
+    max_queued_frames: int = Field(default=4, ge=1)
     # OCPP 1.6 security whitepaper: 1 = Basic auth over ws://, 2 = TLS + Basic auth,
     # 3 = mutual TLS (client certificate CN = station id). Files default to the hub's own CA
     # under data_dir/pki (created on first start) when the profile is 2 or 3.

@@ -175,6 +175,7 @@ def cdr_to_domain(c: schemas.Cdr) -> Cdr:
         charging_periods=tuple(jsonable(p.model_dump(exclude_none=True))
                                for p in c.charging_periods),
         tariffs=tuple(jsonable(t) for t in c.tariffs), credit=bool(c.credit),
+        credit_reference_id=c.credit_reference_id,
         vat_rate=uniform_vat(tuple(jsonable(t) for t in c.tariffs)),
         vat_country=ALPHA2.get(c.cdr_location.country),
         last_updated=c.last_updated,
@@ -196,7 +197,8 @@ def _is_full_tariff(t: dict[str, Any]) -> bool:
                                 "last_updated"))
 
 
-_TARIFF_NUMBERS = {"price", "vat"}
+_TARIFF_NUMBERS = {"price", "vat", "excl_vat", "incl_vat", "min_kwh", "max_kwh",
+                   "min_current", "max_current", "min_power", "max_power"}
 
 
 def _tariff_to_wire(value: Any, key: str = "") -> Any:
@@ -245,5 +247,6 @@ def cdr_from_domain(c: Cdr) -> dict[str, Any]:
         "total_energy": c.total_energy, "total_time": c.total_time,
         "total_parking_time": c.total_parking_time,
         "credit": True if c.credit else None,
+        "credit_reference_id": c.credit_reference_id if c.credit else None,
         "last_updated": c.last_updated or c.end_date_time,
     })

@@ -26,6 +26,14 @@ def tariff_json(tariff: Tariff) -> dict[str, Any]:
              **({"restrictions": e.restrictions} if e.restrictions else {})}
             for e in tariff.elements
         ],
+        **({"type": tariff.type} if tariff.type else {}),
+        **{name: {"excl_vat": str(limit.excl_vat),
+                  **({"incl_vat": str(limit.incl_vat)} if limit.incl_vat is not None else {})}
+           for name, limit in (("min_price", tariff.min_price), ("max_price", tariff.max_price))
+           if limit is not None},
+        **{name: moment.isoformat() for name, moment in (
+            ("start_date_time", tariff.start_date_time), ("end_date_time", tariff.end_date_time))
+           if moment is not None},
     }
 
 

@@ -1,7 +1,8 @@
 """The `hub` command line (typer). Part of the composition root: it may import every package.
 
     hub serve | db upgrade | db seed-demo | stations add/list | partners issue-token/register/
-    list | tokens add | simulate stations | clearing report | demo
+    list | tokens add | simulate stations | clearing report | tariffs price/list/put |
+    price-models list/put/attach | repricing run | cdrs explain | demo
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import typer
 import uvicorn
 
 from hub.app import create_app
-from hub.cli import manage, pki, simulate, tariffs
+from hub.cli import manage, pki, pricing, simulate, tariffs
 from hub.cli.common import console, settings_from_env
 from hub.db.base import make_engine, make_sessionmaker, transaction
 from hub.db.migrate import upgrade
@@ -33,6 +34,9 @@ app.add_typer(manage.clearing_app, name="clearing")
 app.add_typer(simulate.simulate_app, name="simulate")
 app.add_typer(tariffs.tariffs_app, name="tariffs")
 app.add_typer(pki.pki_app, name="pki")
+app.add_typer(pricing.models_app, name="price-models")
+app.add_typer(pricing.repricing_app, name="repricing")
+app.add_typer(pricing.cdrs_app, name="cdrs")
 
 
 @app.callback()

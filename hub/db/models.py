@@ -79,6 +79,18 @@ class TariffRow(Base):
     elements: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     alt_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_updated: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Issue 4 (migration 0006): the full OCPI 2.2.1 tariff as validated (numbers as strings),
+    # its min/max price, validity and type; ``source`` "own" or "partner" (a partner CPO's
+    # tariff uploaded for re-pricing its CDRs).
+    ocpi: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    min_price_excl_vat: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    min_price_incl_vat: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    max_price_excl_vat: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    max_price_incl_vat: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    start_date_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    end_date_time: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    source: Mapped[str] = mapped_column(String(16), default="own")
 
 
 class LocationRow(Base):
@@ -539,3 +551,72 @@ class AlarmRow(Base):
 
 
 # --- models: tariffs and price models (issue 4) ---
+
+
+class RoamingAgreementRow(Base):
+    """Per partner: the tolerance when re-pricing its CDRs, and the time zone its tariffs'
+    restrictions are read in when the CDR does not tell (OCPI CdrLocation has no time zone)."""
+
+    __tablename__ = "roaming_agreements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), unique=True)
+    tolerance: Mapped[Decimal] = mapped_column(ExactDecimal, default=Decimal("0.01"))
+    time_zone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CdrRepricingRow(Base):
+    """The last re-pricing of a received CDR under the partner's published tariff."""
+
+    __tablename__ = "cdr_repricings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cdr_pk: Mapped[int] = mapped_column(ForeignKey("cdrs.id", ondelete="CASCADE"), unique=True)
+    tariff_pk: Mapped[int | None] = mapped_column(ForeignKey("tariffs.id"), nullable=True)
+    tariff_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # OK | OUTSIDE_TOLERANCE | NO_TARIFF | ERROR
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    tolerance: Mapped[Decimal] = mapped_column(ExactDecimal)
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    claimed_excl_vat: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    computed_excl_vat: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    claimed_incl_vat: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    computed_incl_vat: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    difference_excl_vat: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    differences: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    explanation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    repriced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PriceModelRow(Base):
+    """A contract-level price model (clearing.models) kept as JSON, editable by the admin."""
+
+    __tablename__ = "price_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[str] = mapped_column(String(36), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+
+class PriceModelLinkRow(Base):
+    """Where a price model applies (migration 0007): ``scope`` LOCATION (our location_id),
+    STATION (station id), GROUP (token group_id) or CONTRACT (token contract_id), and the
+    ``target`` id. One model per target; the most specific link wins for a session
+    (CONTRACT > GROUP > STATION > LOCATION, hub.services.price_links)."""
+
+    __tablename__ = "price_model_links"
+    __table_args__ = (UniqueConstraint("scope", "target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_pk: Mapped[int] = mapped_column(
+        ForeignKey("price_models.id", ondelete="CASCADE"), index=True)
+    scope: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

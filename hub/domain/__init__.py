@@ -26,9 +26,11 @@ from hub.domain.values import (
     PartyRef,
     PriceComponent,
     PriceLine,
+    PriceModelRef,
     SessionFacts,
     Tariff,
     TariffElement,
+    TariffPrice,
     TokenInfo,
 )
 
@@ -52,9 +54,11 @@ __all__ = [
     "PartyRef",
     "PriceComponent",
     "PriceLine",
+    "PriceModelRef",
     "SessionFacts",
     "Tariff",
     "TariffElement",
+    "TariffPrice",
     "TokenInfo",
     "Unauthorized",
 ]

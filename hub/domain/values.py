@@ -82,6 +82,14 @@ class TariffElement:
 
 
 @dataclass(frozen=True, slots=True)
+class TariffPrice:
+    """OCPI 2.2.1 Price class (a tariff's min_price / max_price): ``incl_vat`` optional."""
+
+    excl_vat: Decimal
+    incl_vat: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Tariff:
     owner: PartyRef
     id: str
@@ -89,6 +97,11 @@ class Tariff:
     elements: tuple[TariffElement, ...]
     alt_text: str | None = None
     last_updated: datetime | None = None
+    type: str | None = None  # OCPI TariffType
+    min_price: TariffPrice | None = None
+    max_price: TariffPrice | None = None
+    start_date_time: datetime | None = None  # validity [start, end)
+    end_date_time: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +127,18 @@ class LocationFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class PriceModelRef:
+    """A contract-level price model (issue 4) attached where a session happened or to its
+    token: ``data`` is the stored model JSON (clearing.models), ``scope`` says which link
+    applied (CONTRACT, GROUP, STATION or LOCATION)."""
+
+    id: str
+    data: dict[str, object]
+    scope: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
 class SessionFacts:
     """A finished session, as clearing prices it: no database, no clock."""
 
@@ -123,6 +148,11 @@ class SessionFacts:
     kwh: Decimal
     country_code: str
     time_zone: str = "UTC"
+    # Contract-level pricing (issue 4): a price model that applies replaces the tariff.
+    price_model: PriceModelRef | None = None
+    token_group: str | None = None
+    registered: bool = True  # False: no known contract (ad-hoc user)
+    charging_end: datetime | None = None  # when energy stopped flowing (car full), if known
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +190,7 @@ class CdrPrice:
     total_energy_cost: Decimal | None = None
     total_fixed_cost: Decimal | None = None
     total_time_cost: Decimal | None = None
+    price_model_id: str | None = None  # priced by this price model, not by the tariff
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,3 +290,4 @@ class Cdr:
     breakdown: tuple[dict[str, object], ...] = ()
     credit: bool = False
     last_updated: datetime | None = None
+    credit_reference_id: str | None = None  # a credit CDR: the id of the CDR it credits

@@ -43,6 +43,7 @@ from hub.ports import CdrPricer
 from hub.services.access import FREE_VEND_FLAG, is_free_vend
 from hub.services.network import evse_for, tariff_elements_to_json, tariff_for_location
 from hub.services.parties import find_party, own_party
+from hub.services.price_links import session_pricing
 
 log = structlog.get_logger("hub.charging")
 
@@ -300,6 +301,11 @@ def tariff_snapshot(tariff: Tariff, vat_rate: Decimal, now: datetime) -> dict[st
         "country_code": tariff.owner.country_code, "party_id": tariff.owner.party_id,
         "id": tariff.id, "currency": tariff.currency,
         "elements": tariff_elements_to_json(tuple(elements)),
+        **({"type": tariff.type} if tariff.type else {}),
+        **{name: {"excl_vat": str(limit.excl_vat),
+                  **({"incl_vat": str(limit.incl_vat)} if limit.incl_vat is not None else {})}
+           for name, limit in (("min_price", tariff.min_price), ("max_price", tariff.max_price))
+           if limit is not None},
         "last_updated": (tariff.last_updated or now).isoformat(),
     }
 
@@ -318,9 +324,12 @@ async def _create_cdr(
     price = pricer(
         SessionFacts(session_id=row.session_id, start=row.start_date_time,
                      end=row.end_date_time, kwh=row.kwh, country_code=country,
-                     time_zone=facts.time_zone if facts else "UTC"),
+                     time_zone=facts.time_zone if facts else "UTC",
+                     **await session_pricing(session, row)),  # a linked price model (issue 4)
         tariff,
     )
+    if price.price_model_id is not None:
+        tariff = None  # priced by the contract-level model: no OCPI tariff applied
     row.total_cost_excl_vat = price.total_cost_excl_vat
     row.total_cost_incl_vat = price.total_cost_incl_vat
     row.currency = price.currency
@@ -347,6 +356,7 @@ async def _create_cdr(
              "vat_rate": str(ln.vat_rate), "note": ln.note}
             for ln in price.lines
         ],
+        raw={"price_model": price.price_model_id} if price.price_model_id else None,
         last_updated=now, created_at=now,
     )
     session.add(cdr)
@@ -440,8 +450,13 @@ async def add_meter_values_ref(
         log.warning("meter_values.unknown_transaction", station=station_id,
                     transaction_ref=transaction_ref)
         return None
+    # Only the stored samples at the incoming timestamps can be repeats (retransmission after
+    # a reconnect): look those up, not the whole history of a long transaction.
+    stamps = {s.timestamp for s in samples}
     stored = {(v.timestamp, v.measurand, v.phase, v.context) for v in (await session.scalars(
-        select(MeterValueRow).where(MeterValueRow.session_pk == row.id))).all()}
+        select(MeterValueRow).where(MeterValueRow.session_pk == row.id,
+                                    MeterValueRow.timestamp.in_(stamps)))).all()} \
+        if stamps else set()
     fresh = [s for s in samples if (s.timestamp, s.measurand, s.phase, s.context) not in stored]
     if row.meter_start is None:
         energies = [wh for s in fresh if s.phase is None and (wh := s.energy_wh()) is not None]

@@ -30,6 +30,7 @@ from hub.domain import (
     PriceComponent,
     Tariff,
     TariffElement,
+    TariffPrice,
 )
 from hub.security import hash_password, verify_password
 from hub.services.parties import own_party, party_ref
@@ -75,7 +76,14 @@ def tariff_from_row(row: TariffRow, party: PartyRow) -> Tariff:
         for e in row.elements
     )
     return Tariff(party_ref(party), row.tariff_id, row.currency, elements, row.alt_text,
-                  row.last_updated)
+                  row.last_updated, type=row.type,
+                  min_price=_limit(row.min_price_excl_vat, row.min_price_incl_vat),
+                  max_price=_limit(row.max_price_excl_vat, row.max_price_incl_vat),
+                  start_date_time=row.start_date_time, end_date_time=row.end_date_time)
+
+
+def _limit(excl: Decimal | None, incl: Decimal | None) -> TariffPrice | None:
+    return None if excl is None else TariffPrice(excl, incl)
 
 
 def tariff_elements_to_json(elements: tuple[TariffElement, ...]) -> list[dict[str, Any]]:

@@ -69,6 +69,7 @@ async def cdr_from_row(session: AsyncSession, row: CdrRow) -> Cdr:
         charging_periods=tuple(row.charging_periods), tariffs=tuple(row.tariffs),
         vat_rate=row.vat_rate, vat_country=row.vat_country,
         breakdown=tuple(row.breakdown), credit=row.credit, last_updated=row.last_updated,
+        credit_reference_id=(row.raw or {}).get("credit_reference_id") if row.credit else None,
     )
 
 

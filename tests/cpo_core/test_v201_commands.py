@@ -59,8 +59,8 @@ async def test_commands_reach_the_station(hub_ctx, ocpp_url) -> None:
         assert (await conn.get_base_report(9)).status == "Accepted"
         assert (await conn.request_stop_transaction("NO-SUCH-TX")).status == "Rejected"
     assert [c[0] for c in st.commands] == [
-        "Reset", "UnlockConnector", "ReserveNow", "CancelReservation", "SendLocalList",
-        "UpdateFirmware", "GetLog", "SetChargingProfile", "GetBaseReport"]
+        "Reset", "UnlockConnector", "TriggerMessage", "ReserveNow", "CancelReservation",
+        "SendLocalList", "UpdateFirmware", "GetLog", "SetChargingProfile", "GetBaseReport"]
 
 
 async def test_outbound_payloads_are_validated_and_refuse_decimals(hub_ctx, ocpp_url) -> None:
