@@ -50,7 +50,7 @@ async def _drop_schemas(envs: dict[str, dict[str, str]]) -> None:
             await adrop_schema(env["HUB_DATABASE_URL"], env["HUB_DATABASE_SCHEMA"])
 
 
-def _wait_for_cdr(ee: HubProcess, timeout: float = 30.0) -> dict[str, object]:
+def _wait_for_cdr(ee: HubProcess, timeout: float = 60.0) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         r = ee.admin("/cdrs?source=received")

@@ -62,7 +62,7 @@ class HubProcess:
                                f"{result.stdout}\n{result.stderr}")
         return result
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 60.0) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], env=self.env,
                                      stdout=log, stderr=subprocess.STDOUT)

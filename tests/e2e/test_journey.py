@@ -60,7 +60,7 @@ def _handshake(lv: HubProcess, ee: HubProcess) -> None:
            "--token", token_a)
 
 
-def _wait(predicate, what: str, timeout: float = 30.0):  # type: ignore[no-untyped-def]
+def _wait(predicate, what: str, timeout: float = 90.0):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
