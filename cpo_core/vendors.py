@@ -85,18 +85,23 @@ def fix_samples(profile: VendorProfile, samples: list[MeterSample]) -> list[Mete
             for s in samples]
 
 
-class VendorQuirks16:
-    """Mixin of ``cpo_core.central.StationConnection`` (OCPP 1.6): applies the profile."""
+class VendorQuirks:
+    """What both versions' connections share: the station's profile, lenient inbound
+    validation and unit fixes. Subclasses say where a BootNotification names the vendor."""
 
     ctx: HubContext
     id: str
     vendor_profile: VendorProfile | None = None
     _forced_profile: str | None = None
 
-    if TYPE_CHECKING:  # provided by OcppChargePoint, later in the MRO
+    if TYPE_CHECKING:  # provided by the version's OcppChargePoint, later in the MRO
         async def call(self, payload: Any, suppress: bool = False,
                        unique_id: str | None = None, skip_schema_validation: bool = False
                        ) -> Any: ...
+
+    def boot_identity(self, payload: dict[str, Any]) -> tuple[object, object]:
+        """(vendor, model) as the version's BootNotification carries them."""
+        raise NotImplementedError
 
     async def _load_profile(self) -> VendorProfile:
         async with self.ctx.sessionmaker() as session:
@@ -109,8 +114,7 @@ class VendorQuirks16:
     async def inbound_lenient(self, msg: Call) -> bool:
         profile = self.vendor_profile or await self._load_profile()
         if msg.action == "BootNotification" and isinstance(msg.payload, dict):
-            vendor, model = (msg.payload.get("chargePointVendor"),
-                             msg.payload.get("chargePointModel"))
+            vendor, model = self.boot_identity(msg.payload)
             profile = profile_for(str(vendor) if vendor is not None else None,
                                   str(model) if model is not None else None,
                                   self._forced_profile)
@@ -119,6 +123,13 @@ class VendorQuirks16:
 
     def fix_samples(self, samples: list[MeterSample]) -> list[MeterSample]:
         return fix_samples(self.vendor_profile or GENERIC, samples)
+
+
+class VendorQuirks16(VendorQuirks):
+    """Mixin of ``cpo_core.central.StationConnection`` (OCPP 1.6): applies the profile."""
+
+    def boot_identity(self, payload: dict[str, Any]) -> tuple[object, object]:
+        return payload.get("chargePointVendor"), payload.get("chargePointModel")
 
     async def push_boot_configuration(self) -> None:
         """ChangeConfiguration for the profile's keys (after the BootNotification reply)."""
