@@ -34,7 +34,9 @@ from hub.scheduler import build_scheduler
 from hub.services.parties import ensure_own_parties
 from hub.settings import Settings
 from ocpi import delivery_handlers, ocpi_router
+from ocpi.admin import router as ocpi_admin_router
 from ocpi.authorize import OcpiRemoteAuthorizer
+from ocpi.runtime import start_ocpi, stop_ocpi
 
 log = structlog.get_logger("hub.app")
 
@@ -65,6 +67,7 @@ async def running_hub(settings: Settings) -> AsyncIterator[HubContext]:
         ctx.components["ocpp"] = ocpp
         scheduler = build_scheduler(ctx) if settings.scheduler_enabled else None
         install_monitoring(ctx, scheduler)  # station health checks (cpo_core.monitoring)
+        start_ocpi(ctx, scheduler)  # OCPI journal, URL policy, still-alive job
         if scheduler is not None:
             scheduler.start()
         log.info("hub.started", http=settings.public_url,
@@ -78,6 +81,7 @@ async def running_hub(settings: Settings) -> AsyncIterator[HubContext]:
             worker.stop()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker_task
+            await stop_ocpi(ctx)
             await engine.dispose()
             log.info("hub.stopped")
 
@@ -95,7 +99,11 @@ async def tool_context(settings: Settings) -> AsyncIterator[HubContext]:
                              pricer=price_session)
             async with transaction(ctx.sessionmaker) as session:
                 await ensure_own_parties(session, settings)
-            yield ctx
+            start_ocpi(ctx, None)
+            try:
+                yield ctx
+            finally:
+                await stop_ocpi(ctx)
     finally:
         await engine.dispose()
 
@@ -117,5 +125,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(monitoring_admin_router, prefix="/admin")
     app.include_router(cpo_admin_router, prefix="/admin")
     app.include_router(clearing_admin_router, prefix="/admin")
+    app.include_router(ocpi_admin_router, prefix="/admin")
     app.include_router(cpo_upload_router, prefix="/ocpp-uploads")
     return app

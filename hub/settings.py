@@ -127,6 +127,11 @@ class OcpiSettings(BaseModel):
     max_page_limit: int = 1000
     # Send tokens base64-encoded (OCPI 2.2) unless a peer is known to want raw tokens.
     send_base64_tokens: bool = True
+    # Issue 5 (ocpi.security): hosts partner URLs may point to (exact, or "*.example.com");
+    # loopback is allowed too outside production. HTTPS is required in production.
+    allowed_hosts: list[str] = Field(default_factory=list)
+    # HubClientInfo still-alive check: GET a partner's versions after this much silence.
+    still_alive_minutes: int = 5
 
 
 class OutboxSettings(BaseModel):

@@ -15,7 +15,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ocpi import cdrs, credentials, locations, sessions, tokens, versions
+from ocpi import (
+    cdrs,
+    credentials,
+    locations,
+    locations_receiver,
+    senders,
+    sessions,
+    tariffs,
+    tokens,
+    versions,
+)
 from ocpi.delivery import delivery_handlers
 from ocpi.errors import OcpiRoute
 
@@ -25,5 +35,7 @@ __all__ = ["delivery_handlers", "ocpi_router"]
 def ocpi_router() -> APIRouter:
     router = APIRouter(route_class=OcpiRoute, tags=["ocpi"])
     for module in (versions, credentials, locations, tokens, sessions, cdrs):
+        router.include_router(module.router)
+    for module in (tariffs, senders, locations_receiver):  # issue 5, modules
         router.include_router(module.router)
     return router

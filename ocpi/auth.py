@@ -4,6 +4,11 @@ OCPI 2.2.1 transport_and_format (Authorization header): the token is base64-enco
 but many peers send it raw; we try the raw value first, then its base64 decoding (PROTOCOL_NOTES,
 OCPI). A missing or unknown token, or a token A used anywhere but versions and credentials,
 is HTTP 401.
+
+Issue 5: a partner marked OFFLINE by the still-alive check is still registered (its call proves
+it is back). A module the partner's roaming agreement denies (``ocpi.agreements``) is refused
+with HTTP 403 and status 2000: OCPI 2.2.1 defines no code for it; 403 says "authenticated, not
+permitted" without suggesting the token is wrong.
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ from hub.db.base import transaction
 from hub.domain import PartyRef
 from hub.services.parties import party_ref
 from hub.services.partners import partner_for_token
-from ocpi.errors import unauthorized
+from ocpi.agreements import module_allowed
+from ocpi.errors import GENERIC_CLIENT_ERROR, OcpiError, unauthorized
+from ocpi.journal import module_of
 
 CONNECTED = "CONNECTED"
+OFFLINE = "OFFLINE"
 
 
 def hub_context(request: Request) -> HubContext:
@@ -40,7 +48,7 @@ class Caller:
 
     @property
     def registered(self) -> bool:
-        return self.kind == "C" and self.status == CONNECTED
+        return self.kind == "C" and self.status in (CONNECTED, OFFLINE)
 
     def party(self, country_code: str, party_id: str, role: str) -> PartyRef | None:
         """The caller's party (country_code, party_id) with ``role``, case-insensitively."""
@@ -79,6 +87,7 @@ async def identify(request: Request) -> Caller | None:
                 continue
             row, kind = found
             parties = tuple(party_ref(p) for p in row.parties if not p.is_own)
+            request.state.ocpi_partner_id = row.id  # for the journal (ocpi.errors)
             return Caller(row.id, kind, token, row.status, parties)
     return None
 
@@ -96,6 +105,12 @@ async def partner_caller(request: Request) -> Caller:
     caller = await identify(request)
     if caller is None or not caller.registered:
         raise unauthorized()
+    route = request.scope.get("route")
+    module = module_of(getattr(route, "path", request.url.path))
+    if module is not None and not await module_allowed(
+            hub_context(request).sessionmaker, caller.partner_id, module):
+        raise OcpiError(GENERIC_CLIENT_ERROR, f"module {module} is not in your roaming "
+                        "agreement with this hub", 403)
     return caller
 
 

@@ -110,7 +110,8 @@ class OcpiRemoteAuthorizer:
                 params={"type": token_type} if token_type else None,
                 body={"location_id": location_id} if location_id else None,
                 headers=routing_headers(sender, target.emsp),
-                timeout_s=self.ctx.settings.ocpi.authorize_timeout)
+                timeout_s=self.ctx.settings.ocpi.authorize_timeout,
+                partner_id=target.partner_id, expect_object=True)
         except OcpiUnreachable as exc:
             raise PartnerUnavailable(f"eMSP {target.emsp} unreachable") from exc
         if reply.http_status == 404 or reply.status_code == UNKNOWN_TOKEN:

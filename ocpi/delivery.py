@@ -13,7 +13,10 @@ What is retried (``DeliveryError.retryable``):
   dead-letters after ``max_attempts``; the operator can retry from there.
 - not retried (dead letter at once): another HTTP 4xx or an OCPI 2xxx answer (the partner
   refuses this content; sending it again won't change that), a session/CDR or partner row that
-  no longer exists.
+  no longer exists, a module the partner's roaming agreement denies (``ocpi.agreements``).
+
+A partner without the Receiver endpoint is also journaled with the deviation
+``missing_endpoint`` (PROTOCOL_NOTES: endpoints missing from version details).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.context import HubContext
 from hub.db.base import transaction
@@ -31,8 +35,10 @@ from hub.domain import NotFound, PartyRef
 from hub.ports import DeliveryError, DeliveryHandler, OutboxMessage
 from hub.services.partners import endpoint_url
 from hub.services.records import get_cdr_by_pk, get_session_by_pk
+from ocpi.agreements import allowed_in
 from ocpi.auth import CONNECTED
 from ocpi.client import OcpiReply, OcpiUnreachable, ocpi_request, routing_headers
+from ocpi.journal import Entry, record
 from ocpi.mappers import cdr_from_domain, session_from_domain
 
 log = structlog.get_logger("ocpi.delivery")
@@ -48,13 +54,19 @@ class Target:
     use_base64: bool
 
 
-def _target(partner: PartnerRow | None, module: str) -> Target:
+async def _target(ctx: HubContext, db: AsyncSession, partner: PartnerRow | None,
+                  module: str) -> Target:
     if partner is None:
         raise DeliveryError("partner no longer exists", retryable=False)
+    if not await allowed_in(db, partner.id, module):
+        raise DeliveryError(f"{module} is denied by the roaming agreement with partner "
+                            f"{partner.id}", retryable=False)
     if partner.status != CONNECTED or not partner.token_out:
         raise DeliveryError(f"partner {partner.id} is not connected ({partner.status})")
     url = endpoint_url(partner, module, "RECEIVER")
     if url is None:
+        record(ctx.http, Entry("out", "-", f"({module} Receiver)", partner.id, module,
+                               deviations=["missing_endpoint"]))
         raise DeliveryError(f"partner {partner.id} has no {module} Receiver endpoint")
     return Target(partner.id, url.rstrip("/"), partner.token_out, partner.token_out_base64)
 
@@ -79,7 +91,7 @@ async def _send(ctx: HubContext, target: Target, method: str, url: str, body: di
             ctx.http, method, url, token=target.token, use_base64=target.use_base64, body=body,
             headers=routing_headers(sender, receiver),
             timeout_s=ctx.settings.ocpi.request_timeout,
-            correlation_id=str(uuid.uuid4()))
+            correlation_id=str(uuid.uuid4()), partner_id=target.partner_id)
     except OcpiUnreachable as exc:
         raise DeliveryError(str(exc), retryable=True) from exc
     check_reply(reply, f"{method} {url}")
@@ -101,7 +113,7 @@ def session_handler(ctx: HubContext) -> DeliveryHandler:
                 raise DeliveryError(exc.message, retryable=False) from exc
             partner = await db.get(PartnerRow, message.partner_id) \
                 if message.partner_id is not None else None
-            target = _target(partner, "sessions")
+            target = await _target(ctx, db, partner, "sessions")
         url = f"{target.url}/{s.cpo.country_code}/{s.cpo.party_id}/{s.id}"
         await _send(ctx, target, "PUT", url, session_from_domain(s), s.cpo, s.token_owner)
         log.info("ocpi.session.delivered", partner_id=target.partner_id, session_id=s.id,
@@ -119,7 +131,7 @@ def cdr_handler(ctx: HubContext) -> DeliveryHandler:
                 raise DeliveryError(exc.message, retryable=False) from exc
             partner = await db.get(PartnerRow, message.partner_id) \
                 if message.partner_id is not None else None
-            target = _target(partner, "cdrs")
+            target = await _target(ctx, db, partner, "cdrs")
         await _send(ctx, target, "POST", target.url, cdr_from_domain(cdr), cdr.cpo,
                     cdr.token_owner)
         log.info("ocpi.cdr.delivered", partner_id=target.partner_id, cdr_id=cdr.id)

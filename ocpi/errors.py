@@ -10,6 +10,8 @@ missing object is HTTP 404.
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -29,6 +31,7 @@ from hub.domain import (
     PartnerUnavailable,
     Unauthorized,
 )
+from ocpi.journal import CORRELATION_ID, Entry, module_of, record
 from ocpi.response import ocpi_response
 
 log = structlog.get_logger("ocpi.errors")
@@ -107,12 +110,10 @@ def _request_validation_message(exc: RequestValidationError) -> str:
     return "invalid or missing parameters: " + "; ".join(parts)
 
 
-def _routing_headers(request: Request) -> dict[str, str]:
-    """transport_and_format (Unique message IDs, Message Routing): echo the ids, swap FROM/TO."""
-    headers = {
-        "X-Request-ID": request.headers.get("x-request-id") or str(uuid.uuid4()),
-        "X-Correlation-ID": request.headers.get("x-correlation-id") or str(uuid.uuid4()),
-    }
+def _routing_headers(request: Request, ids: tuple[str, str]) -> dict[str, str]:
+    """transport_and_format (Unique message IDs, Message Routing): echo the ids, swap FROM/TO.
+    A request without ids is accepted (deviation) and answered with the ids we made up."""
+    headers = {"X-Request-ID": ids[0], "X-Correlation-ID": ids[1]}
     pairs = (("ocpi-from-country-code", "OCPI-to-country-code"),
              ("ocpi-from-party-id", "OCPI-to-party-id"),
              ("ocpi-to-country-code", "OCPI-from-country-code"),
@@ -124,14 +125,51 @@ def _routing_headers(request: Request) -> dict[str, str]:
     return headers
 
 
+OCPI_PREFIX = "/ocpi"  # where hub.app mounts ocpi_router()
+_NO_ROUTING = frozenset({"versions", "credentials", "hubclientinfo", None})
+_STATUS_CODE = re.compile(rb'"status_code":\s*(\d+)')
+
+
+def _incoming_deviations(request: Request, module: str | None) -> list[str]:
+    """PROTOCOL_NOTES (OCPI, deviations seen in real peers), as seen on a request to us."""
+    found = [name for header, name in (("x-request-id", "no_request_id"),
+                                       ("x-correlation-id", "no_correlation_id"))
+             if not request.headers.get(header)]
+    if module not in _NO_ROUTING and not request.headers.get("ocpi-from-party-id"):
+        found.append("no_routing_headers")
+    codes = [request.path_params.get(k) for k in ("country_code", "party_id")]
+    codes += [request.headers.get("ocpi-from-country-code"),
+              request.headers.get("ocpi-from-party-id")]
+    if any(isinstance(c, str) and c != c.upper() for c in codes):
+        found.append("lowercase_ids")
+    return found
+
+
+def _journal_incoming(request: Request, response: Response, route_path: str,
+                      ids: tuple[str, str], started: float) -> None:
+    module = module_of(route_path)
+    body = getattr(response, "body", b"")
+    match = _STATUS_CODE.findall(bytes(body[-200:])) if body else []
+    record(request.app.state.hub.http, Entry(
+        "in", request.method, route_path, getattr(request.state, "ocpi_partner_id", None),
+        module, response.status_code, int(match[-1]) if match else None,
+        int((time.perf_counter() - started) * 1000), ids[0], ids[1],
+        _incoming_deviations(request, module)))
+
+
 class OcpiRoute(APIRoute):
-    """Every error on an OCPI route becomes an OCPI envelope (never FastAPI's 422 body)."""
+    """Every error on an OCPI route becomes an OCPI envelope (never FastAPI's 422 body); every
+    request is journaled (ocpi.journal) and serves under its X-Correlation-ID."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         route_path = self.path  # the template: concrete paths may carry token uids
 
         async def ocpi_handler(request: Request) -> Response:
+            started = time.perf_counter()
+            ids = (request.headers.get("x-request-id") or str(uuid.uuid4()),
+                   request.headers.get("x-correlation-id") or str(uuid.uuid4()))
+            token = CORRELATION_ID.set(ids[1])
             try:
                 response = await handler(request)
             except Exception as exc:
@@ -144,8 +182,14 @@ class OcpiRoute(APIRoute):
                              message=error.message)
                 response = ocpi_response(status_code=error.status_code, message=error.message,
                                          http_status=error.http_status)
-            for key, value in _routing_headers(request).items():
+            finally:
+                CORRELATION_ID.reset(token)
+            for key, value in _routing_headers(request, ids).items():
                 response.headers.setdefault(key, value)
+            matched = getattr(request.scope.get("route"), "path", route_path)
+            if not matched.startswith(OCPI_PREFIX):  # routers included lazily: relative path
+                matched = OCPI_PREFIX + matched
+            _journal_incoming(request, response, matched, ids, started)
             return response
 
         return ocpi_handler

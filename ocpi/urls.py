@@ -24,6 +24,12 @@ ENDPOINTS: tuple[tuple[str, str, str, str], ...] = (
     ("EMSP", "tokens", "SENDER", f"{EMSP_PREFIX}/tokens"),
     ("EMSP", "sessions", "RECEIVER", f"{EMSP_PREFIX}/sessions"),
     ("EMSP", "cdrs", "RECEIVER", f"{EMSP_PREFIX}/cdrs"),
+    # issue 5, modules: tariffs both ways, our CPO's sessions/cdrs Senders, locations Receiver
+    ("CPO", "tariffs", "SENDER", f"{CPO_PREFIX}/tariffs"),
+    ("CPO", "sessions", "SENDER", f"{CPO_PREFIX}/sessions"),
+    ("CPO", "cdrs", "SENDER", f"{CPO_PREFIX}/cdrs"),
+    ("EMSP", "tariffs", "RECEIVER", f"{EMSP_PREFIX}/tariffs"),
+    ("EMSP", "locations", "RECEIVER", f"{EMSP_PREFIX}/locations"),
 )
 
 

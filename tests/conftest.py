@@ -58,6 +58,7 @@ async def make_settings(tmp_path: Path) -> AsyncIterator[SettingsFactory]:
             "outbox": {"poll_interval_seconds": 0.2, "backoff_base_seconds": 0.2,
                        "backoff_max_seconds": 1.0},
             "scheduler_enabled": False,
+            "ocpi": {"allowed_hosts": ["*.test"]},  # respx peers (ocpi.security allow-list)
             "log_level": "WARNING",
         }
         if PG_URL:

@@ -620,3 +620,69 @@ class PriceModelLinkRow(Base):
     scope: Mapped[str] = mapped_column(String(16))
     target: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- models: OCPI journal and agreements (issue 5) ---
+
+
+class OcpiJournalRow(Base):
+    """One leg of an OCPI exchange (ocpi.journal): never a token, never a body."""
+
+    __tablename__ = "ocpi_journal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    partner_id: Mapped[int | None] = mapped_column(nullable=True, index=True)
+    module: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(255))  # route template / URL path, no token uids
+    http_status: Mapped[int | None] = mapped_column(nullable=True)
+    status_code: Mapped[int | None] = mapped_column(nullable=True)
+    latency_ms: Mapped[int] = mapped_column(default=0)
+    request_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    correlation_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    deviations: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class OcpiAgreementRow(Base):
+    """Roaming agreement: may this partner use this OCPI module (no row = allowed)."""
+
+    __tablename__ = "ocpi_agreements"
+    __table_args__ = (UniqueConstraint("partner_id", "module"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id", ondelete="CASCADE"))
+    module: Mapped[str] = mapped_column(String(32))
+    allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class OcpiPartnerStateRow(Base):
+    """Hub view of a partner: the status last announced with HubClientInfo."""
+
+    __tablename__ = "ocpi_partner_state"
+
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True)
+    announced_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+# --- models: OCPI partner objects (issue 5) ---
+
+
+class OcpiPartnerLocationRow(Base):
+    """A partner CPO's Location as pushed to our eMSP (OCPI mod_locations, Receiver): the full
+    OCPI JSON text with its EVSEs and Connectors inside (text keeps every number exact)."""
+
+    __tablename__ = "ocpi_partner_locations"
+    __table_args__ = (UniqueConstraint("party_pk", "location_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    party_pk: Mapped[int] = mapped_column(ForeignKey("parties.id"), index=True)
+    location_id: Mapped[str] = mapped_column(String(36))
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partners.id", ondelete="SET NULL"), nullable=True, index=True)
+    body: Mapped[str] = mapped_column(Text)
+    last_updated: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -38,6 +38,11 @@ async def test_versions_and_details_list_our_endpoints(lv_hub) -> None:
         ("tokens", "SENDER"): f"{base}/emsp/2.2.1/tokens",
         ("sessions", "RECEIVER"): f"{base}/emsp/2.2.1/sessions",
         ("cdrs", "RECEIVER"): f"{base}/emsp/2.2.1/cdrs",
+        ("tariffs", "SENDER"): f"{base}/cpo/2.2.1/tariffs",
+        ("sessions", "SENDER"): f"{base}/cpo/2.2.1/sessions",
+        ("cdrs", "SENDER"): f"{base}/cpo/2.2.1/cdrs",
+        ("tariffs", "RECEIVER"): f"{base}/emsp/2.2.1/tariffs",
+        ("locations", "RECEIVER"): f"{base}/emsp/2.2.1/locations",
     }
 
 
@@ -46,7 +51,7 @@ async def test_emsp_only_platform_lists_only_emsp_endpoints(ee_hub) -> None:
     r = await ocpi_call("GET", f"{ee_hub.url}/ocpi/2.2.1", token_a)
     got = {(e["identifier"], e["role"]) for e in r.json()["data"]["endpoints"]}
     assert got == {("credentials", "SENDER"), ("tokens", "SENDER"), ("sessions", "RECEIVER"),
-                   ("cdrs", "RECEIVER")}
+                   ("cdrs", "RECEIVER"), ("tariffs", "RECEIVER"), ("locations", "RECEIVER")}
 
 
 async def test_missing_wrong_and_raw_tokens(lv_hub) -> None:
