@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -19,6 +19,7 @@ from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cpo_core import monitoring
@@ -31,7 +32,7 @@ from cpo_core.vend import free_vend_start
 from cpo_core.vendors import VendorQuirks16
 from hub.context import HubContext
 from hub.db.base import transaction
-from hub.db.models import LocationRow, StationRow
+from hub.db.models import LocationRow, OutboxRow, StationRow
 from hub.domain import AllowedType, AuthorizationResult, NotFound, PartyRef
 from hub.ports import RemoteAuthorizer
 from hub.services import charging, network, tokens
@@ -50,9 +51,23 @@ ID_TAG_STATUS = {
 DEFAULT_MEASURAND = "Energy.Active.Import.Register"
 DEFAULT_UNIT = "Wh"
 
+# last_seen_at is not billing data: a heartbeat writes it at most this often per connection
+# (and at most half a heartbeat interval apart; docs/ocpp.md "Performance"). Boot, connect,
+# disconnect and an answered monitoring probe always write it.
+SEEN_WRITE_INTERVAL = timedelta(seconds=30)
+# The station's location id is only a hint for the eMSP's real-time authorization
+# (OCPI 2.2.1 mod_tokens, LocationReferences); re-read at most this often per connection.
+LOCATION_HINT_TTL = timedelta(seconds=60)
+
 
 def id_tag_info(result: AuthorizationResult) -> IdTagInfo:
     return IdTagInfo(status=ID_TAG_STATUS.get(result.allowed, AuthorizationStatus.invalid))
+
+
+def _has_outbox_rows(session: AsyncSession) -> bool:
+    """Did this unit enqueue outbox rows (hub.outbox.enqueue adds them to the session)?"""
+    return any(isinstance(obj, OutboxRow) for obj in session.new) or any(
+        isinstance(obj, OutboxRow) for obj in session.identity_map.values())
 
 
 class _ReleaseSessionFirst:
@@ -99,13 +114,18 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
         super().__init__(station_id, connection, response_timeout=ctx.settings.ocpp.call_timeout)
         self.ctx = ctx
         self.auth_cache = auth_cache
+        self._seen_written: datetime | None = None
+        self._location_hint: tuple[datetime, str | None] | None = None
 
     @asynccontextmanager
     async def _unit(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work; after its commit the outbox worker hears of new rows."""
+        """One unit of work; after its commit the outbox worker hears of new rows (only then:
+        a wake-up per unit made the worker scan the outbox after every OCPP call)."""
         async with transaction(self.ctx.sessionmaker) as session:
             yield session
-        self.ctx.outbox_written()
+            enqueued = _has_outbox_rows(session)
+        if enqueued:
+            self.ctx.outbox_written()
 
     def _ts(self, value: str, field: str) -> datetime:
         return parse_timestamp(value, field, station_id=self.id)
@@ -113,11 +133,7 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
     async def _authorize(self, id_tag: str) -> AuthorizationResult:
         remote = self.ctx.remote_authorizer
         async with self.ctx.sessionmaker() as session:
-            location_id = None
-            station = await session.get(StationRow, self.id)
-            if station is not None and station.location_pk is not None:
-                location = await session.get(LocationRow, station.location_pk)
-                location_id = location.location_id if location else None
+            location_id = await self._location_id(session) if remote else None
             result = await tokens.authorize(
                 session, id_tag, location_id=location_id, station_id=self.id,
                 remote=_ReleaseSessionFirst(remote, session) if remote else None)
@@ -125,6 +141,17 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
         log.info("ocpp.authorize", station=self.id, id_tag=id_tag, allowed=result.allowed.value,
                  source=result.source)
         return result
+
+    async def _location_id(self, session: AsyncSession) -> str | None:
+        now = self.ctx.clock()
+        if self._location_hint is not None and now - self._location_hint[0] < LOCATION_HINT_TTL:
+            return self._location_hint[1]
+        location_id = (await session.scalars(
+            select(LocationRow.location_id).join(StationRow,
+                                                 StationRow.location_pk == LocationRow.id)
+            .where(StationRow.id == self.id))).first()
+        self._location_hint = (now, location_id)
+        return location_id
 
     # -- core profile (OCPP 1.6 section 4) ------------------------------------------------------
 
@@ -143,6 +170,7 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
                     serial_number=kw.get("charge_point_serial_number")
                     or kw.get("charge_box_serial_number"),
                     firmware_version=kw.get("firmware_version"), ocpp_version="1.6", now=now)
+            self._seen_written = now
         except NotFound:  # removed while connected
             return call_result.BootNotification(format_timestamp(now), 0,
                                                 RegistrationStatus.rejected)
@@ -158,8 +186,14 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
     @on(Action.heartbeat)
     async def on_heartbeat(self) -> call_result.Heartbeat:
         now = self.ctx.clock()
-        async with self._unit() as session:
-            await network.mark_seen(session, self.id, now)
+        # Never staler than half our heartbeat interval: the offline sweep and the probe
+        # (docs/ocpp.md "Monitoring and recovery") wait a whole interval plus a grace.
+        window = min(SEEN_WRITE_INTERVAL,
+                     timedelta(seconds=self.ctx.settings.ocpp.heartbeat_interval / 2))
+        if self._seen_written is None or now - self._seen_written >= window:
+            async with self._unit() as session:
+                await network.mark_seen(session, self.id, now)
+            self._seen_written = now
         return call_result.Heartbeat(current_time=format_timestamp(now))
 
     @on(Action.status_notification)

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.models import (
@@ -347,27 +347,34 @@ async def record_boot(
 
 async def mark_seen(session: AsyncSession, station_id: str, now: datetime,
                     connected: bool = True) -> None:
-    row = await session.get(StationRow, station_id)
-    if row is not None:
-        row.last_seen_at, row.connected = now, connected
+    # One Core UPDATE instead of loading the row (hot path: heartbeats, connects).
+    await session.execute(update(StationRow).where(StationRow.id == station_id)
+                          .values(last_seen_at=now, connected=connected))
 
 
 async def record_status(
     session: AsyncSession, station_id: str, *, connector: int, status: str,
     error_code: str | None, info: str | None, timestamp: datetime, now: datetime,
 ) -> None:
-    session.add(StationStatusRow(station_id=station_id, ocpp_connector_id=connector,
-                                 status=status, error_code=error_code, info=info,
-                                 timestamp=timestamp, received_at=now))
+    """History row + EVSE status. Core statements, no ORM loads (hot path: every
+    StatusNotification): the EVSE and its location are only written when the status changes."""
+    await session.execute(insert(StationStatusRow).values(
+        station_id=station_id, ocpp_connector_id=connector, status=status,
+        error_code=error_code, info=info, timestamp=timestamp, received_at=now))
     if connector == 0:
         return
-    evse = await evse_for(session, station_id, connector)
     new = OCPP16_TO_OCPI_STATUS.get(status, "UNKNOWN")
-    if evse is not None and evse.status != new:
-        evse.status, evse.last_updated = new, now
-        location = await session.get(LocationRow, evse.location_pk)
-        if location is not None:
-            location.last_updated = now
+    evse_pk = (await session.scalars(select(EvseRow.id).where(
+        EvseRow.station_id == station_id, EvseRow.ocpp_connector_id == connector)
+        .order_by(EvseRow.id).limit(1))).first()
+    if evse_pk is None:
+        return
+    changed = (await session.scalars(
+        update(EvseRow).where(EvseRow.id == evse_pk, EvseRow.status != new)
+        .values(status=new, last_updated=now).returning(EvseRow.location_pk))).all()
+    if changed:
+        await session.execute(update(LocationRow).where(LocationRow.id.in_(changed))
+                              .values(last_updated=now))
 
 
 async def evse_for(session: AsyncSession, station_id: str, connector: int) -> EvseRow | None:
