@@ -21,6 +21,7 @@ from clearing.pricing import price_session
 from cpo_core.admin import router as cpo_admin_router
 from cpo_core.monitoring import install as install_monitoring
 from cpo_core.server import OcppServer
+from cpo_core.station_control import CpoStationControl
 from cpo_core.uploads import upload_router as cpo_upload_router
 from hub.admin import router as admin_router
 from hub.admin_monitoring import router as monitoring_admin_router
@@ -65,6 +66,7 @@ async def running_hub(settings: Settings) -> AsyncIterator[HubContext]:
         ocpp = OcppServer(ctx)
         await ocpp.start()
         ctx.components["ocpp"] = ocpp
+        ctx.components["station_control"] = CpoStationControl(ctx)  # hub.ports.StationControl
         scheduler = build_scheduler(ctx) if settings.scheduler_enabled else None
         install_monitoring(ctx, scheduler)  # station health checks (cpo_core.monitoring)
         start_ocpi(ctx, scheduler)  # OCPI journal, URL policy, still-alive job

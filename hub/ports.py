@@ -58,3 +58,16 @@ class OutboxMessage(Protocol):
     def payload(self) -> dict[str, Any]: ...
     @property
     def attempts(self) -> int: ...
+
+
+# issue 5, commands: OCPI commands for our own stations reach the CPO core through this port.
+# Outcome of one station command, protocol-neutral (ocpi maps it to a CommandResultType).
+STATION_OUTCOMES = ("accepted", "rejected", "occupied", "offline", "timeout", "failed")
+
+
+class StationControl(Protocol):
+    """Remote control of our own stations; each call returns one of ``STATION_OUTCOMES``."""
+
+    async def remote_start(self, station_id: str, connector_id: int, id_tag: str) -> str: ...
+    async def remote_stop(self, station_id: str, session_pk: int) -> str: ...
+    async def unlock(self, station_id: str, connector_id: int) -> str: ...

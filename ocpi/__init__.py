@@ -17,6 +17,7 @@ from fastapi import APIRouter
 
 from ocpi import (
     cdrs,
+    commands,
     credentials,
     locations,
     locations_receiver,
@@ -36,6 +37,6 @@ def ocpi_router() -> APIRouter:
     router = APIRouter(route_class=OcpiRoute, tags=["ocpi"])
     for module in (versions, credentials, locations, tokens, sessions, cdrs):
         router.include_router(module.router)
-    for module in (tariffs, senders, locations_receiver):  # issue 5, modules
+    for module in (tariffs, senders, locations_receiver, commands):  # issue 5, modules
         router.include_router(module.router)
     return router

@@ -140,4 +140,7 @@ def cdr_handler(ctx: HubContext) -> DeliveryHandler:
 
 
 def delivery_handlers(ctx: HubContext) -> dict[str, DeliveryHandler]:
-    return {"session": session_handler(ctx), "cdr": cdr_handler(ctx)}
+    from ocpi.commands import command_result_handler  # issue 5, commands (import cycle)
+
+    return {"session": session_handler(ctx), "cdr": cdr_handler(ctx),
+            "command_result": command_result_handler(ctx)}

@@ -30,6 +30,7 @@ ENDPOINTS: tuple[tuple[str, str, str, str], ...] = (
     ("CPO", "cdrs", "SENDER", f"{CPO_PREFIX}/cdrs"),
     ("EMSP", "tariffs", "RECEIVER", f"{EMSP_PREFIX}/tariffs"),
     ("EMSP", "locations", "RECEIVER", f"{EMSP_PREFIX}/locations"),
+    ("CPO", "commands", "RECEIVER", f"{CPO_PREFIX}/commands"),  # issue 5, commands
 )
 
 

@@ -87,6 +87,16 @@ def test_more_energy_never_costs_less(body: dict[str, Any], s: tuple[int, int, D
         kept = {k: v for k, v in restrictions.items() if k not in ("min_kwh", "max_kwh")}
         if kept:
             element["restrictions"] = kept
+    # step_size rounds the session's total energy up and bills the extra at the last ENERGY
+    # component's price (mod_tariffs PriceComponent step_size; docs/tariffs.md). When some of
+    # the energy was priced lower (e.g. free for the first 10 minutes), more energy can shrink
+    # that extra by more than it adds: the spec's semantics, not a bug. So energy step sizes
+    # are only kept when every ENERGY component has the same price.
+    energy = [pc for e in body["elements"] for pc in e["price_components"]
+              if pc["type"] == "ENERGY"]
+    if len({D(pc["price"]) for pc in energy}) > 1:
+        for pc in energy:
+            pc["step_size"] = 0
     ct = compile_tariff(parse_tariff(body), "Europe/Riga")
     charge, park, kwh = s
     end = START + timedelta(seconds=charge + park)

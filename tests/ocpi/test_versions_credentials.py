@@ -43,6 +43,7 @@ async def test_versions_and_details_list_our_endpoints(lv_hub) -> None:
         ("cdrs", "SENDER"): f"{base}/cpo/2.2.1/cdrs",
         ("tariffs", "RECEIVER"): f"{base}/emsp/2.2.1/tariffs",
         ("locations", "RECEIVER"): f"{base}/emsp/2.2.1/locations",
+        ("commands", "RECEIVER"): f"{base}/cpo/2.2.1/commands",
     }
 
 
