@@ -22,8 +22,9 @@ A partner without the Receiver endpoint is also journaled with the deviation
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +43,7 @@ from ocpi.journal import Entry, record
 from ocpi.mappers import cdr_from_domain, session_from_domain
 
 log = structlog.get_logger("ocpi.delivery")
+T = TypeVar("T")
 
 RETRYABLE_HTTP = {401, 403, 404, 405, 408, 425, 429}
 
@@ -104,16 +106,25 @@ def _pk(message: OutboxMessage) -> int:
         raise DeliveryError(f"bad subject {message.subject!r}", retryable=False) from exc
 
 
+async def _load(
+    ctx: HubContext, message: OutboxMessage, module: str,
+    loader: Callable[[AsyncSession, int], Awaitable[T]],
+) -> tuple[T, Target]:
+    """The message's subject (a session or CDR) and where the partner receives ``module``."""
+    async with transaction(ctx.sessionmaker) as db:
+        try:
+            subject = await loader(db, _pk(message))
+        except NotFound as exc:
+            raise DeliveryError(exc.message, retryable=False) from exc
+        partner = await db.get(PartnerRow, message.partner_id) \
+            if message.partner_id is not None else None
+        target = await _target(ctx, db, partner, module)
+    return subject, target
+
+
 def session_handler(ctx: HubContext) -> DeliveryHandler:
     async def deliver_session(message: OutboxMessage) -> None:
-        async with transaction(ctx.sessionmaker) as db:
-            try:
-                s = await get_session_by_pk(db, _pk(message))
-            except NotFound as exc:
-                raise DeliveryError(exc.message, retryable=False) from exc
-            partner = await db.get(PartnerRow, message.partner_id) \
-                if message.partner_id is not None else None
-            target = await _target(ctx, db, partner, "sessions")
+        s, target = await _load(ctx, message, "sessions", get_session_by_pk)
         url = f"{target.url}/{s.cpo.country_code}/{s.cpo.party_id}/{s.id}"
         await _send(ctx, target, "PUT", url, session_from_domain(s), s.cpo, s.token_owner)
         log.info("ocpi.session.delivered", partner_id=target.partner_id, session_id=s.id,
@@ -124,14 +135,7 @@ def session_handler(ctx: HubContext) -> DeliveryHandler:
 
 def cdr_handler(ctx: HubContext) -> DeliveryHandler:
     async def deliver_cdr(message: OutboxMessage) -> None:
-        async with transaction(ctx.sessionmaker) as db:
-            try:
-                cdr = await get_cdr_by_pk(db, _pk(message))
-            except NotFound as exc:
-                raise DeliveryError(exc.message, retryable=False) from exc
-            partner = await db.get(PartnerRow, message.partner_id) \
-                if message.partner_id is not None else None
-            target = await _target(ctx, db, partner, "cdrs")
+        cdr, target = await _load(ctx, message, "cdrs", get_cdr_by_pk)
         await _send(ctx, target, "POST", target.url, cdr_from_domain(cdr), cdr.cpo,
                     cdr.token_owner)
         log.info("ocpi.cdr.delivered", partner_id=target.partner_id, cdr_id=cdr.id)
