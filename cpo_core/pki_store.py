@@ -3,13 +3,17 @@ revoked serials (checked at every profile-3 connection, before the WebSocket upg
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 from cryptography import x509
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cpo_core import pki
 from cpo_core.pki import cert_pem, common_name, normalize_serial, serial_hex
+from hub.context import HubContext
+from hub.db.base import transaction
 from hub.db.models import IssuedCertificateRow, RevokedSerialRow
 
 
@@ -49,3 +53,15 @@ async def station_certificates(session: AsyncSession, station_id: str
     return list(await session.scalars(
         select(IssuedCertificateRow).where(IssuedCertificateRow.station_id == station_id)
         .order_by(IssuedCertificateRow.id)))
+
+
+async def issue_station_certificate(ctx: HubContext, station_id: str, csr: str
+                                    ) -> x509.Certificate:
+    """Sign a station's (already checked) CSR with our CA and record the certificate: the
+    common part of OCPP 1.6 and 2.0.1 SignCertificate handling."""
+    now = ctx.clock()
+    ca = await asyncio.to_thread(pki.ensure_ca, pki.pki_dir(ctx.settings.data_dir), now)
+    cert = pki.sign_csr(ca, csr, station_id, now)
+    async with transaction(ctx.sessionmaker) as session:
+        await record_issued(session, cert, kind="station", station_id=station_id, now=now)
+    return cert

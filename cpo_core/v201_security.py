@@ -98,13 +98,7 @@ class SecurityHandlers201(_Base):
         return call_result.SignCertificate(status="Accepted")
 
     async def _send_signed_certificate(self, csr: str) -> None:
-        now = self.ctx.clock()
-        ca = await asyncio.to_thread(pki.ensure_ca, pki.pki_dir(self.ctx.settings.data_dir),
-                                     now)
-        cert = pki.sign_csr(ca, csr, self.id, now)
-        async with transaction(self.ctx.sessionmaker) as session:
-            await pki_store.record_issued(session, cert, kind="station", station_id=self.id,
-                                          now=now)
+        cert = await pki_store.issue_station_certificate(self.ctx, self.id, csr)
         result = await self.call(call.CertificateSigned(
             certificate_chain=pki.cert_pem(cert).decode(), certificate_type=STATION_CERTIFICATE))
         log.info("ocpp.certificate_signed", station=self.id, serial=pki.serial_hex(cert),

@@ -10,7 +10,6 @@ Central system -> station messages of the extension are in ``cpo_core.security_c
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -67,13 +66,7 @@ class SecurityHandlers16(_Base):
 
     async def _send_signed_certificate(self, csr: str) -> None:
         """Signs the CSR with our CA, records the certificate, sends CertificateSigned."""
-        now = self.ctx.clock()
-        ca = await asyncio.to_thread(pki.ensure_ca, pki.pki_dir(self.ctx.settings.data_dir),
-                                     now)
-        cert = pki.sign_csr(ca, csr, self.id, now)
-        async with transaction(self.ctx.sessionmaker) as session:
-            await pki_store.record_issued(session, cert, kind="station", station_id=self.id,
-                                          now=now)
+        cert = await pki_store.issue_station_certificate(self.ctx, self.id, csr)
         # Whitepaper section 3.1.2: the chain may hold sub-CA certificates; ours has none, and
         # the root reaches the station with InstallCertificate.
         result = await self.call(call.CertificateSigned(
