@@ -48,7 +48,7 @@ async def seed_token(ctx: HubContext, uid: str = "04A1B2C3D4", *, valid: bool = 
             issuer="Latvian charging network", valid=valid, whitelist="ALLOWED"), ctx.clock())
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], attempts: int = 250) -> bool:
+async def eventually(check: Callable[[], Awaitable[bool]], attempts: int = 1500) -> bool:
     """Polls an async condition (state that changes after a socket closes); no timing asserted."""
     for _ in range(attempts):
         if await check():
