@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ from hypothesis import settings as hypothesis_settings
 
 from hub.app import create_app, running_hub
 from hub.cli.pg import adrop_schema, create_schema
+from hub.cli.processes import free_port
 from hub.context import HubContext
 from hub.db.migrate import upgrade
 from hub.settings import Settings
@@ -31,12 +31,6 @@ PG_URL = os.environ.get("HUB_TEST_DATABASE_URL")
 hypothesis_settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 SettingsFactory = Callable[..., Settings]

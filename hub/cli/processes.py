@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -12,11 +13,33 @@ from pathlib import Path
 
 import httpx
 
+_WORKER_BLOCK = 1500  # ports per parallel test worker
+_next_offset = itertools.count()
+
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port nobody listens on, for a server about to start.
+
+    Under pytest-xdist each worker draws from its own block below the kernel's ephemeral range
+    (20000 + 1500 x worker), so two workers can never be handed the same port between choosing
+    it and binding it (with port 0, the kernel may give a just-released port to another
+    worker); elsewhere the kernel picks.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+    base = 20000 + _WORKER_BLOCK * int(worker[2:] or 0)
+    for _ in range(_WORKER_BLOCK):
+        port = base + next(_next_offset) % _WORKER_BLOCK
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in this worker's block")
 
 
 class HubProcess:

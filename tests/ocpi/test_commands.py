@@ -4,7 +4,6 @@ our hub, an eMSP partner whose response_url and sessions Receiver are a loopback
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 
 from cpo_core.simulator import SimulatedStation
+from hub.cli.processes import free_port
 from tests.cpo_core.factories import PASSWORD, eventually, seed_station
 from tests.ocpi.conftest import fake_partner, ocpi_call
 
@@ -29,15 +29,9 @@ class Receiver:
     sessions: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 async def emsp() -> AsyncIterator[Receiver]:
-    port = _free_port()
+    port = free_port()
     rec = Receiver(f"http://127.0.0.1:{port}")
     app = FastAPI()
 
