@@ -62,30 +62,42 @@ class FirmwareCampaigns:
         return await self.send(campaign_id)
 
     async def send(self, campaign_id: int) -> dict[str, Any]:
-        """Sends UpdateFirmware to every target not reached yet; returns the campaign."""
-        async with self.ctx.sessionmaker() as session:
+        """Sends UpdateFirmware to every target not reached yet; returns the campaign.
+
+        Targets are marked ``Sent`` before the call, so a FirmwareStatusNotification that
+        the station sends before its CallResult reaches us finds its target; a call that
+        fails puts the target back to ``NotConnected``/``SendFailed`` unless a status
+        notification moved it on meanwhile.
+        """
+        now = self.ctx.clock()
+        async with transaction(self.ctx.sessionmaker) as session:
             campaign = await session.get(OcppFirmwareCampaignRow, campaign_id)
             if campaign is None:
                 raise NotFound(f"unknown firmware campaign {campaign_id}")
-            targets = (await session.scalars(select(OcppFirmwareTargetRow.station_id).where(
+            pending = (await session.scalars(select(OcppFirmwareTargetRow).where(
                 OcppFirmwareTargetRow.campaign_id == campaign_id,
                 OcppFirmwareTargetRow.status.in_(RESENDABLE)))).all()
+            for target in pending:
+                target.status, target.error, target.updated_at = "Sent", None, now
+            targets = [t.station_id for t in pending]
             payload = call.UpdateFirmware(
                 location=campaign.location,
                 retrieve_date=format_timestamp(campaign.retrieve_date),
                 retries=campaign.retries, retry_interval=campaign.retry_interval)
         results = await gather_answers([  # 2.0.1 stations: UpdateFirmware(requestId)
             send_update_firmware(self.ctx, sid, payload, campaign_id) for sid in targets])
-        now = self.ctx.clock()
-        async with transaction(self.ctx.sessionmaker) as session:
-            for station_id, result in zip(targets, results, strict=True):
-                target = (await session.scalars(select(OcppFirmwareTargetRow).where(
-                    OcppFirmwareTargetRow.campaign_id == campaign_id,
-                    OcppFirmwareTargetRow.station_id == station_id))).one()
-                if target.status not in RESENDABLE:
-                    continue  # a FirmwareStatusNotification was faster than we are
-                target.status, target.error = _target_status(result)
-                target.updated_at = now
+        failed = [(sid, _target_status(result))
+                  for sid, result in zip(targets, results, strict=True)
+                  if not isinstance(result, dict)]
+        if failed:
+            now = self.ctx.clock()
+            async with transaction(self.ctx.sessionmaker) as session:
+                for station_id, (status, error) in failed:
+                    target = (await session.scalars(select(OcppFirmwareTargetRow).where(
+                        OcppFirmwareTargetRow.campaign_id == campaign_id,
+                        OcppFirmwareTargetRow.station_id == station_id))).one()
+                    if target.status == "Sent":
+                        target.status, target.error, target.updated_at = status, error, now
         return await self.get(campaign_id)
 
     async def get(self, campaign_id: int) -> dict[str, Any]:
@@ -106,9 +118,7 @@ class FirmwareCampaigns:
         return [await self.get(i) for i in ids]
 
 
-def _target_status(result: Any) -> tuple[str, str | None]:
-    if isinstance(result, dict):
-        return "Sent", None
+def _target_status(result: BaseException) -> tuple[str, str | None]:
     if isinstance(result, StationNotConnected):
         return "NotConnected", None
     if isinstance(result, DomainError):
