@@ -686,3 +686,8 @@ class OcpiPartnerLocationRow(Base):
     body: Mapped[str] = mapped_column(Text)
     last_updated: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- models kept in their own modules, registered here (issues 5 and 6) ---
+from hub.db import models_clearing, models_clearing_ref  # noqa: E402, F401, I001
+from hub.db import models_ocpi_commands, models_ocpi_routing  # noqa: E402, F401
