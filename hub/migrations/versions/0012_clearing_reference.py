@@ -7,6 +7,11 @@ Create Date: 2026-11-27
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
+import hub.db.types
+
 revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
@@ -14,8 +19,40 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "legal_entities",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("country", sa.String(length=2), nullable=False),
+        sa.Column("vat_id", sa.String(length=32), nullable=True),
+        sa.Column("registration_id", sa.String(length=32), nullable=True),
+        sa.Column("street", sa.String(length=255), nullable=True),
+        sa.Column("city", sa.String(length=128), nullable=True),
+        sa.Column("postal_code", sa.String(length=16), nullable=True),
+        sa.Column("email", sa.String(length=255), nullable=True),
+        sa.Column("iban", sa.String(length=34), nullable=True),
+        sa.Column("bic", sa.String(length=11), nullable=True),
+        sa.Column("peppol_id", sa.String(length=64), nullable=True),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("is_own", sa.Boolean(), nullable=False),
+        sa.Column("created_at", hub.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", hub.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("code"),
+    )
+    op.create_table(
+        "party_entities",
+        sa.Column("party_pk", sa.Integer(), nullable=False),
+        sa.Column("entity_pk", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["party_pk"], ["parties.id"], ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["entity_pk"], ["legal_entities.id"], ondelete="RESTRICT"),
+        sa.PrimaryKeyConstraint("party_pk"),
+    )
+    op.create_index("ix_party_entities_entity_pk", "party_entities", ["entity_pk"])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_party_entities_entity_pk", table_name="party_entities")
+    op.drop_table("party_entities")
+    op.drop_table("legal_entities")
