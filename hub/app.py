@@ -37,6 +37,7 @@ from hub.settings import Settings
 from ocpi import delivery_handlers, ocpi_router
 from ocpi.admin import router as ocpi_admin_router
 from ocpi.authorize import OcpiRemoteAuthorizer
+from ocpi.quality import router as ocpi_quality_router
 from ocpi.runtime import start_ocpi, stop_ocpi
 
 log = structlog.get_logger("hub.app")
@@ -128,5 +129,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cpo_admin_router, prefix="/admin")
     app.include_router(clearing_admin_router, prefix="/admin")
     app.include_router(ocpi_admin_router, prefix="/admin")
+    app.include_router(ocpi_quality_router, prefix="/admin")
     app.include_router(cpo_upload_router, prefix="/ocpp-uploads")
     return app

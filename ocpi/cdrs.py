@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 
 from hub.db.base import transaction
 from hub.services.records import store_received_cdr
-from ocpi import schemas
+from ocpi import quality, schemas
 from ocpi.auth import Ctx, PartnerCaller
 from ocpi.encoding import jsonable
 from ocpi.errors import GENERIC_CLIENT_ERROR, OcpiError, OcpiRoute
@@ -35,6 +35,10 @@ async def post_cdr(request: Request, ctx: Ctx, caller: PartnerCaller) -> Respons
         _, created = await store_received_cdr(session, cdr_to_domain(cdr),
                                               partner_id=caller.partner_id, raw=raw,
                                               now=ctx.clock())
+        await quality.record_findings(
+            session, module="cdrs", partner_id=caller.partner_id,
+            object_key=quality.object_key(cpo.country_code, cpo.party_id, cdr.id),
+            findings=quality.check_cdr(cdr, ctx.clock()), now=ctx.clock())
     location = ocpi_url(ctx.settings, f"{PATH}/{cpo.country_code}/{cpo.party_id}/{cdr.id}")
     # mod_cdrs (POST, Response Headers): Location of the stored CDR; 201 new, 200 repeat.
     return ocpi_response(http_status=201 if created else 200, headers={"Location": location})

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request, Response
 
 from hub.db.base import transaction
 from hub.domain import PartyRef
+from ocpi import quality
 from ocpi.auth import Ctx, PartnerCaller
 from ocpi.errors import INVALID_PARAMETERS, UNKNOWN_LOCATION, OcpiError, OcpiRoute
 from ocpi.object_store import partner_location, save_partner_location
@@ -120,6 +121,10 @@ async def _push(request: Request, ctx: Ctx, caller: PartnerCaller, country_code:
     async with transaction(ctx.sessionmaker) as session:
         created = await save_partner_location(session, cpo, loc.model_dump(exclude_none=True),
                                               loc.last_updated, caller.partner_id)
+        await quality.record_findings(
+            session, module="locations", partner_id=caller.partner_id,
+            object_key=quality.object_key(cpo.country_code, cpo.party_id, location_id),
+            findings=quality.check_location(loc, ctx.clock()), now=ctx.clock())
     return ocpi_response(http_status=201 if created else 200)
 
 

@@ -21,6 +21,7 @@ from hub.db.base import transaction
 from hub.db.models import PartyRow, TariffRow
 from hub.domain import TariffPrice
 from hub.services import tariffs as store
+from ocpi import quality
 from ocpi.auth import Ctx, PartnerCaller
 from ocpi.encoding import jsonable
 from ocpi.errors import GENERIC_CLIENT_ERROR, OcpiError, OcpiRoute
@@ -119,6 +120,10 @@ async def put_tariff(request: Request, ctx: Ctx, caller: PartnerCaller, country_
         # mod_tariffs (PUT): new or replaced; last_updated stays the CPO's own value.
         _, created = await store.save_tariff(session, party, tariff.id, stored, _fields(tariff),
                                              source=store.PARTNER, now=tariff.last_updated)
+        await quality.record_findings(
+            session, module="tariffs", partner_id=caller.partner_id,
+            object_key=quality.object_key(cpo.country_code, cpo.party_id, tariff.id),
+            findings=quality.check_tariff(tariff, ctx.clock()), now=ctx.clock())
     return ocpi_response(http_status=201 if created else 200)
 
 

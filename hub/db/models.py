@@ -688,6 +688,23 @@ class OcpiPartnerLocationRow(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class OcpiQualityFindingRow(Base):
+    """A data-quality finding on an object a partner pushed (ocpi.quality, migration 0014);
+    an object's findings are replaced each time it is checked again."""
+
+    __tablename__ = "ocpi_quality_findings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module: Mapped[str] = mapped_column(String(16))
+    object_key: Mapped[str] = mapped_column(String(96), index=True)
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), nullable=True, index=True)
+    code: Mapped[str] = mapped_column(String(48))
+    severity: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(128))
+    message: Mapped[str] = mapped_column(String(512))
+    detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
 # --- models kept in their own modules, registered here (issues 5 and 6) ---
 from hub.db import models_clearing, models_clearing_ref  # noqa: E402, F401, I001
 from hub.db import models_ocpi_commands, models_ocpi_routing  # noqa: E402, F401
