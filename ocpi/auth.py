@@ -28,6 +28,7 @@ from hub.services.partners import partner_for_token
 from ocpi.agreements import module_allowed
 from ocpi.errors import GENERIC_CLIENT_ERROR, OcpiError, unauthorized
 from ocpi.journal import module_of
+from ocpi.ratelimit import check_rate
 
 CONNECTED = "CONNECTED"
 OFFLINE = "OFFLINE"
@@ -86,6 +87,8 @@ async def identify(request: Request) -> Caller | None:
             if found is None:
                 continue
             row, kind = found
+            limits = ctx.settings.ocpi
+            check_rate(request, row.id, limits.rate_limit_per_second, limits.rate_limit_burst)
             parties = tuple(party_ref(p) for p in row.parties if not p.is_own)
             request.state.ocpi_partner_id = row.id  # for the journal (ocpi.errors)
             return Caller(row.id, kind, token, row.status, parties)

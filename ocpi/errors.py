@@ -50,11 +50,13 @@ NO_MATCHING_ENDPOINTS = 3003
 class OcpiError(Exception):
     """An answer with an OCPI status code (and the HTTP status that goes with it)."""
 
-    def __init__(self, status_code: int, message: str, http_status: int = 200) -> None:
+    def __init__(self, status_code: int, message: str, http_status: int = 200,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.message = message
         self.http_status = http_status
+        self.headers = headers or {}
 
 
 def unauthorized(message: str = "missing or unknown credentials token") -> OcpiError:
@@ -182,6 +184,7 @@ class OcpiRoute(APIRoute):
                              message=error.message)
                 response = ocpi_response(status_code=error.status_code, message=error.message,
                                          http_status=error.http_status)
+                response.headers.update(error.headers)
             finally:
                 CORRELATION_ID.reset(token)
             for key, value in _routing_headers(request, ids).items():
