@@ -57,6 +57,8 @@ class VatBreakdown:
     taxable_amount: Decimal
     vat_amount: Decimal
     exemption_reason: str | None = None  # required by Peppol for AE/E/O
+    # VATEX code (CEF code list), e.g. "VATEX-EU-AE"; the UBL writer fills AE and O by default
+    exemption_reason_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,31 @@ class Invoice:
     credited_number: str | None = None  # the invoice a credit note corrects
     buyer_reference: str | None = None  # Peppol BT-10; the agreement id when none is given
     note: str | None = None
+    credited_issue_date: date | None = None  # issue date of ``credited_number`` (Peppol BT-26)
+    payment_reference: str | None = None  # remittance info to quote (BT-83); default: number
+
+
+VatDirection = Literal["OUTPUT", "INPUT"]
+
+
+@dataclass(frozen=True)
+class VatSummaryRow:
+    """One row of a period's VAT summary: per VAT country, rate and rule (issue 6 item 7).
+
+    ``direction`` OUTPUT is VAT on what the issuer sold (its invoices, minus its credit notes),
+    INPUT is VAT on what it bought. ``clearing.finance.statements.vat_summary`` builds the rows
+    from invoices; the ledger may also build them from booked lines.
+    """
+
+    vat_country: str  # ISO alpha-2: whose VAT applies
+    vat_rate: Decimal  # percent
+    tax_rule: TaxRule
+    currency: str
+    taxable_amount: Decimal
+    vat_amount: Decimal
+    direction: VatDirection = "OUTPUT"
+    documents: int = 0  # invoices and credit notes behind the row
+    lines: int = 0  # document lines behind the row
 
 
 @dataclass(frozen=True)

@@ -127,3 +127,37 @@ def test_backoff_grows_and_is_capped() -> None:
     assert 1.6 <= delays[0] <= 2.4
     assert 12.8 <= delays[3] <= 19.2
     assert max(delays) <= 60
+
+
+async def test_partners_are_served_concurrently_each_in_order(settings: Settings) -> None:
+    """Partner 1's first delivery hangs until partner 2's three messages are through: with
+    one partner at a time this pass would never finish."""
+    import asyncio
+
+    engine = make_engine(settings)
+    sm = make_sessionmaker(engine)
+    async with transaction(sm) as s:
+        slow, fast = PartnerRow(name="slow", endpoints=[]), PartnerRow(name="fast", endpoints=[])
+        s.add_all([slow, fast])
+        await s.flush()
+        for subject in ("s1", "s2"):
+            outbox.enqueue(s, "cdr", subject, partner_id=slow.id)
+        for subject in ("f1", "f2", "f3"):
+            outbox.enqueue(s, "cdr", subject, partner_id=fast.id)
+    fast_done = asyncio.Event()
+    order: list[str] = []
+
+    async def handler(message: Any) -> None:
+        if message.subject == "s1":
+            await asyncio.wait_for(fast_done.wait(), timeout=30)
+        order.append(message.subject)
+        if message.subject == "f3":
+            fast_done.set()
+
+    worker = outbox.OutboxWorker(sm, {"cdr": handler}, OutboxSettings(concurrency=4))
+    try:
+        assert await worker.drain_once() == 5
+        assert order == ["f1", "f2", "f3", "s1", "s2"]
+        assert {r.status for r in await _rows(sm)} == {"DELIVERED"}
+    finally:
+        await engine.dispose()
