@@ -121,10 +121,12 @@ class SimulatedStation:
         return str(res.id_tag_info["status"])
 
     async def start_transaction(self, connector: int, id_tag: str, meter_start_wh: int,
-                                timestamp: datetime | None = None) -> tuple[int, str]:
+                                timestamp: datetime | None = None,
+                                reservation_id: int | None = None) -> tuple[int, str]:
         res = await self.call(call.StartTransaction(
             connector_id=connector, id_tag=id_tag, meter_start=meter_start_wh,
-            timestamp=format_timestamp(timestamp or datetime.now(UTC))))
+            timestamp=format_timestamp(timestamp or datetime.now(UTC)),
+            reservation_id=reservation_id))
         self.state.active[connector] = (int(res.transaction_id), id_tag)
         return int(res.transaction_id), str(res.id_tag_info["status"])
 

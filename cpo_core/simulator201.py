@@ -88,6 +88,7 @@ class SimulatedStation201:
         self.variables: dict[tuple[str, str], str] = {
             ("OCPPCommCtrlr", "HeartbeatInterval"): "300"}
         self.commands: list[tuple[str, str]] = []  # commands received, for tests
+        self.profiles: dict[int, dict[str, Any]] = {}  # SetChargingProfile by id (K01)
         self.local_list_version = 0
         self.local_list: list[str] = []
         self.log_file = b"simulated 2.0.1 station log\n"

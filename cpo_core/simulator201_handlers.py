@@ -7,6 +7,7 @@ message after TriggerMessage) run once the answer is on the wire (``after_reply`
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -142,20 +143,35 @@ class StationHandlers201(OcppChargePoint201):
 
     @on(Action.set_charging_profile)
     async def on_set_charging_profile(self, evse_id: int,
-                                      **_: Any) -> call_result.SetChargingProfile:
+                                      **kw: Any) -> call_result.SetChargingProfile:
         self._note("SetChargingProfile", evse_id)
+        profile = kw.get("charging_profile") or {}
+        self.sim.profiles[int(profile.get("id", 0))] = {**profile, "evse_id": evse_id}
         return call_result.SetChargingProfile(status="Accepted")
 
     @on(Action.clear_charging_profile)
     async def on_clear_charging_profile(self, **kw: Any) -> call_result.ClearChargingProfile:
         self._note("ClearChargingProfile", kw.get("charging_profile_id"))
+        if kw.get("charging_profile_id") is not None:  # K10: Unknown when none matches
+            found = self.sim.profiles.pop(int(kw["charging_profile_id"]), None)
+            return call_result.ClearChargingProfile(status="Accepted" if found else "Unknown")
         return call_result.ClearChargingProfile(status="Accepted")
 
     @on(Action.get_composite_schedule)
     async def on_get_composite_schedule(self, duration: int, evse_id: int, **_: Any
                                         ) -> call_result.GetCompositeSchedule:
         self._note("GetCompositeSchedule", f"{evse_id}/{duration}")
-        return call_result.GetCompositeSchedule(status="Rejected")
+        found = [p for p in self.sim.profiles.values() if p["evse_id"] == evse_id]
+        if not found:
+            return call_result.GetCompositeSchedule(status="Rejected")
+        schedule = found[0]["charging_schedule"][0]  # K08: the one profile is the composite
+        periods = [{"start_period": p["start_period"], "limit": float(p["limit"])}
+                   for p in schedule["charging_schedule_period"]]
+        return call_result.GetCompositeSchedule(status="Accepted", schedule={
+            "evse_id": evse_id, "duration": duration,
+            "schedule_start": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "charging_rate_unit": schedule["charging_rate_unit"],
+            "charging_schedule_period": periods})
 
     # -- L01 firmware, N01 logs -----------------------------------------------------------------
 

@@ -6,6 +6,9 @@ The kernel calls these interfaces; ``ocpi`` (real-time authorization, deliveries
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 from hub.domain import AuthorizationResult, CdrPrice, PartyRef, SessionFacts, Tariff
@@ -62,7 +65,8 @@ class OutboxMessage(Protocol):
 
 # issue 5, commands: OCPI commands for our own stations reach the CPO core through this port.
 # Outcome of one station command, protocol-neutral (ocpi maps it to a CommandResultType).
-STATION_OUTCOMES = ("accepted", "rejected", "occupied", "offline", "timeout", "failed")
+STATION_OUTCOMES = ("accepted", "rejected", "occupied", "offline", "timeout", "failed",
+                    "unknown")  # unknown: no such reservation / profile on the station
 
 
 class StationControl(Protocol):
@@ -71,3 +75,35 @@ class StationControl(Protocol):
     async def remote_start(self, station_id: str, connector_id: int, id_tag: str) -> str: ...
     async def remote_stop(self, station_id: str, session_pk: int) -> str: ...
     async def unlock(self, station_id: str, connector_id: int) -> str: ...
+    # issue 5, reservations and smart charging (OCPI RESERVE_NOW, chargingprofiles module)
+    async def reserve(self, station_id: str, connector_id: int, id_tag: str,
+                      expiry_date: datetime) -> tuple[str, int | None]:
+        """The outcome and the station-side reservation id (None when none was made)."""
+        ...
+    async def cancel_reservation(self, station_id: str, reservation_pk: int) -> str: ...
+    async def set_limits(self, station_id: str, connector_id: int, session_pk: int,
+                         profile_id: int, limits: ChargingLimits) -> str:
+        """A transaction profile (TxProfile) on the running transaction of the session."""
+        ...
+    async def clear_limits(self, station_id: str, profile_id: int) -> str: ...
+    async def planned_limits(self, station_id: str, connector_id: int, duration: int
+                             ) -> tuple[str, ChargingLimits | None]:
+        """The station's composite schedule from now for ``duration`` seconds."""
+        ...
+
+
+@dataclass(frozen=True)
+class LimitPeriod:
+    start_period: int  # seconds from the start of the schedule
+    limit: Decimal  # in the schedule's rate unit
+
+
+@dataclass(frozen=True)
+class ChargingLimits:
+    """A charging schedule, protocol-neutral (OCPI ChargingProfile, OCPP chargingSchedule)."""
+
+    rate_unit: str  # "W" | "A"
+    periods: tuple[LimitPeriod, ...]
+    start: datetime | None = None  # absolute start; None = relative to the transaction
+    duration: int | None = None  # seconds
+    min_rate: Decimal | None = None

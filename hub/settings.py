@@ -132,6 +132,19 @@ class OcpiSettings(BaseModel):
     allowed_hosts: list[str] = Field(default_factory=list)
     # HubClientInfo still-alive check: GET a partner's versions after this much silence.
     still_alive_minutes: int = 5
+    # Per partner platform (ocpi.ratelimit): average requests/s and burst; 0 = no limit.
+    rate_limit_per_second: float = 50.0
+    rate_limit_burst: int = 200
+    # Our own locations/tariffs pushed to partners' Receivers on change (ocpi.push_own):
+    # scan interval in seconds; 0 = never push (partners only GET).
+    push_interval_seconds: float = 2.0
+    # Partner CPOs' locations pulled in full (ocpi.pagination.pull_all_partners) every this many
+    # hours, catching what was never pushed; 0 = never.
+    pull_locations_hours: float = 24.0
+    # Hub routing (ocpi.routing, ocpi.proxy): lifetime of a rewritten response_url/Link/
+    # Location; whether a location/tariff push without OCPI-to headers is broadcast too.
+    proxy_ttl_minutes: int = 60
+    broadcast_open_pushes: bool = True
 
 
 class OutboxSettings(BaseModel):
@@ -140,11 +153,21 @@ class OutboxSettings(BaseModel):
     backoff_max_seconds: float = 600.0
     max_attempts: int = 25
     batch_size: int = 50
+    # Partners delivered to at the same time (each partner's messages stay in order).
+    concurrency: int = 16
 
 
 class ClearingSettings(BaseModel):
     # Billing periods (YYYY-MM) are months in this zone: finance closes Latvian months.
     timezone: str = "Europe/Riga"
+    # Clearing house (clearing.house.jobs): the scheduled close runs this many days after a
+    # settlement period ends (late CDRs of the month still land in it).
+    close_grace_days: int = 5
+    # ECB euro reference rates (clearing.fx): imported daily from this URL or file (CSV/XML,
+    # daily or history, optionally zipped) at ``ecb_import_time`` UTC; none set: no job.
+    ecb_rates_url: str | None = None
+    ecb_rates_file: str | None = None
+    ecb_import_time: str = "16:30"  # HH:MM UTC; the ECB publishes around 16:00 CET
 
 
 class Settings(BaseSettings):

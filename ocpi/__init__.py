@@ -17,6 +17,8 @@ from fastapi import APIRouter
 
 from ocpi import (
     cdrs,
+    charging_preferences,
+    chargingprofiles,
     commands,
     credentials,
     locations,
@@ -39,4 +41,8 @@ def ocpi_router() -> APIRouter:
         router.include_router(module.router)
     for module in (tariffs, senders, locations_receiver, commands):  # issue 5, modules
         router.include_router(module.router)
-    return router
+    for module in (chargingprofiles, charging_preferences):  # issue 5, smart charging
+        router.include_router(module.router)
+    from ocpi.routing import install  # issue 5, hub routing (imports the module routers)
+
+    return install(router)

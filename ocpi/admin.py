@@ -5,8 +5,12 @@
 - ``GET /admin/ocpi/deviations``: per partner, how often each deviation was seen.
 - ``GET /admin/ocpi/partners/{id}/agreements``, ``PUT .../agreements/{module}``
   ``{"allowed": bool}``: the roaming agreement (no entry = allowed).
+- ``GET /admin/ocpi/commands?partner_id=&limit=``, ``GET /admin/ocpi/commands/{id}``: the
+  journal of OCPI commands and charging profile requests (answer, result, times).
 - ``PUT /admin/ocpi/partners/{id}/status`` ``{"status": "SUSPENDED"}``: set a partner's status
   and announce it with HubClientInfo.
+- ``POST /admin/ocpi/partners/{id}/pull-locations``: GET all of a partner CPO's Locations into
+  the hub's store now (also done every ``HUB_OCPI__PULL_LOCATIONS_HOURS``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from hub.context import HubContext
 from hub.db.base import transaction
 from hub.db.models import OcpiJournalRow, PartnerRow
 from ocpi.agreements import agreements_of, set_agreement
+from ocpi.command_journal import entries as command_entries
 from ocpi.hubclientinfo import announce_changes
 from ocpi.journal import MODULES, runtime_for
 
@@ -109,6 +114,20 @@ async def put_agreement(ctx: Ctx, partner_id: int, module: str,
         return await agreements_of(session, partner_id)
 
 
+@router.get("/commands")  # issue 5: the OCPI command / charging profile journal
+async def commands(ctx: Ctx, partner_id: int | None = None,
+                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
+    return await command_entries(ctx, partner_id=partner_id, limit=limit)
+
+
+@router.get("/commands/{entry_id}")
+async def command(ctx: Ctx, entry_id: int) -> dict[str, Any]:
+    found = await command_entries(ctx, entry_id=entry_id, limit=1)
+    if not found:
+        raise HTTPException(404, "no such command")
+    return found[0]
+
+
 @router.put("/partners/{partner_id}/status")
 async def put_status(ctx: Ctx, partner_id: int, body: StatusIn) -> dict[str, Any]:
     async with transaction(ctx.sessionmaker) as session:
@@ -118,3 +137,15 @@ async def put_status(ctx: Ctx, partner_id: int, body: StatusIn) -> dict[str, Any
         row.status = body.status
     pushed = await announce_changes(ctx)
     return {"id": partner_id, "status": body.status, "client_info_pushed": pushed}
+
+
+@router.post("/partners/{partner_id}/pull-locations")
+async def pull_partner_locations(ctx: Ctx, partner_id: int) -> dict[str, Any]:
+    """GET all of a partner CPO's Locations into the hub's store now (data-quality checked)."""
+    from ocpi.pagination import PullFailed, pull_locations
+
+    try:
+        stored = await pull_locations(ctx, partner_id)
+    except PullFailed as exc:  # 502: the partner failed; 409: it cannot be pulled from
+        raise HTTPException(502 if exc.upstream else 409, str(exc)) from exc
+    return {"partner_id": partner_id, "stored": stored}

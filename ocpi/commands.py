@@ -1,66 +1,123 @@
-"""Commands module, Receiver interface of our CPO (OCPI 2.2.1 mod_commands; issue 5, item 4).
+"""Commands module, Receiver interface of our CPO (OCPI 2.2.1 mod_commands; issue 5).
 
 ``POST /ocpi/cpo/2.2.1/commands/{command}`` answers the CommandResponse at once (mod_commands
 "Receiver Interface", "CommandResponse object"); the station is then asked through the
 ``hub.ports.StationControl`` port (``ctx.components["station_control"]``, the CPO core) and
-the CommandResult is POSTed to the eMSP's ``response_url`` through the outbox (kind
-``command_result``, payload = response_url + CommandResult).
+the CommandResult is POSTed to the eMSP's ``response_url`` through the outbox
+(``ocpi.command_journal``, which also journals every command in ``OcpiCommandRow``).
 
 - START_SESSION: the token is stored (owner must be the caller's eMSP) so the station's
   StartTransaction is authorized and the session is pushed to that eMSP as usual.
 - STOP_SESSION: an ACTIVE session of ours, else UNKNOWN_SESSION.
 - UNLOCK_CONNECTOR: unknown location/EVSE/connector -> REJECTED.
-- RESERVE_NOW, CANCEL_RESERVATION: NOT_SUPPORTED (no OCPI reservation id store yet).
+- RESERVE_NOW: an OCPP ReserveNow with our own reservation id (``OcpiReservationRow`` maps the
+  eMSP's reservation_id to it); expired expiry_date or unknown location/EVSE -> REJECTED.
+  The session that follows on that connector with that token carries the reservation's
+  authorization_reference (``hub.services.records.link_ocpi_reservation``).
+- CANCEL_RESERVATION: unknown reservation_id -> REJECTED; station doesn't know it ->
+  CommandResult UNKNOWN_RESERVATION.
 Station outcomes -> CommandResultType: accepted ACCEPTED, rejected REJECTED, occupied
-EVSE_OCCUPIED, offline EVSE_INOPERATIVE, timeout TIMEOUT, failed FAILED.
+EVSE_OCCUPIED, offline EVSE_INOPERATIVE, timeout TIMEOUT, failed FAILED, unknown
+UNKNOWN_RESERVATION.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.context import HubContext
 from hub.db.base import transaction
 from hub.db.models import ChargingSessionRow, EvseRow, LocationRow, PartnerRow, PartyRow
-from hub.outbox import enqueue
+from hub.db.models_ocpi_commands import OcpiReservationRow
 from hub.ports import DeliveryError, DeliveryHandler, OutboxMessage, StationControl
 from hub.services.tokens import upsert_token
 from ocpi import schemas
 from ocpi.auth import Ctx, PartnerCaller
 from ocpi.client import OcpiUnreachable, ocpi_request
+from ocpi.command_journal import KIND, After, record, spawn, timed_response
+from ocpi.encoding import loads
 from ocpi.errors import INVALID_PARAMETERS, OcpiError, OcpiRoute
 from ocpi.mappers import token_to_domain
 from ocpi.parsing import json_body
-from ocpi.response import ocpi_response
+from ocpi.schemas import CiString36, DateTime, OcpiModel
 from ocpi.security import check_response_url
 from ocpi.urls import CPO_PREFIX
 
 log = structlog.get_logger("ocpi.commands")
 
 PATH = f"{CPO_PREFIX}/commands"
-KIND = "command_result"
+__all__ = ["KIND", "command_result_handler", "router"]
 TIMEOUT_S = 30  # CommandResponse.timeout: how long the eMSP waits for our CommandResult
+# StationControl outcome -> CommandResultType (mod_commands CommandResultType enum)
 RESULTS = {"accepted": "ACCEPTED", "rejected": "REJECTED", "occupied": "EVSE_OCCUPIED",
-           "offline": "EVSE_INOPERATIVE", "timeout": "TIMEOUT", "failed": "FAILED"}
+           "offline": "EVSE_INOPERATIVE", "timeout": "TIMEOUT", "failed": "FAILED",
+           "unknown": "UNKNOWN_RESERVATION"}
 COMMANDS = ("START_SESSION", "STOP_SESSION", "UNLOCK_CONNECTOR", "RESERVE_NOW",
             "CANCEL_RESERVATION")
+FAILED = {"result": "FAILED"}
+# OcpiReservationRow.status
+REQUESTED, RESERVED, REJECTED, CANCELLED, USED = (
+    "REQUESTED", "RESERVED", "REJECTED", "CANCELLED", "USED")
 
 router = APIRouter(route_class=OcpiRoute)
 
 
+class ReserveNow(OcpiModel):
+    """mod_commands ReserveNow object."""
+
+    response_url: str
+    token: schemas.Token
+    expiry_date: DateTime
+    reservation_id: CiString36
+    location_id: CiString36
+    evse_uid: CiString36 | None = None
+    authorization_reference: CiString36 | None = None
+
+
+class CancelReservation(OcpiModel):
+    response_url: str
+    reservation_id: CiString36
+
+
 def _response(result: str, message: str | None = None) -> Response:
-    data: dict[str, Any] = {"result": result, "timeout": TIMEOUT_S}
-    if message:
-        data["message"] = [{"language": "en", "text": message}]
-    return ocpi_response(data)
+    return timed_response(result, TIMEOUT_S, message)
+
+
+async def _answer(ctx: HubContext, caller: Any, command: str, body: dict[str, Any],
+                  result: str, message: str | None = None) -> Response:
+    """A CommandResponse after which no CommandResult follows (journaled as ANSWERED)."""
+    await record(ctx, caller.partner_id, "commands", command, body, body["response_url"],
+                 result)
+    return _response(result, message)
+
+
+def _station_result(outcome: str) -> dict[str, Any]:
+    return {"result": RESULTS.get(outcome, "FAILED")}
+
+
+async def _accept(ctx: HubContext, caller: Any, command: str, body: dict[str, Any],
+                  work: Callable[[StationControl], Awaitable[dict[str, Any]]],
+                  after: After | None = None) -> Response:
+    """ACCEPTED now; the station is asked and the CommandResult queued afterwards."""
+    entry = await record(ctx, caller.partner_id, "commands", command, body,
+                         body["response_url"], "ACCEPTED")
+    spawn(ctx, entry, caller.partner_id, body["response_url"], work, FAILED, after)
+    return _response("ACCEPTED")
+
+
+def _outcome(call: Callable[[StationControl], Awaitable[str]]
+             ) -> Callable[[StationControl], Awaitable[dict[str, Any]]]:
+    async def work(control: StationControl) -> dict[str, Any]:
+        return _station_result(await call(control))
+    return work
 
 
 def _field(body: dict[str, Any], name: str) -> str:
@@ -86,22 +143,10 @@ async def _evse(ctx: HubContext, body: dict[str, Any]) -> tuple[str, int] | None
     return evse.station_id, evse.ocpp_connector_id or 1
 
 
-def _spawn(ctx: HubContext, partner_id: int, response_url: str,
-           work: Callable[[StationControl], Awaitable[str]]) -> None:
-    async def run() -> None:
-        control = cast("StationControl | None", ctx.components.get("station_control"))
-        outcome = "failed" if control is None else await work(control)
-        result = {"result": RESULTS.get(outcome, "FAILED")}
-        async with transaction(ctx.sessionmaker) as session:
-            enqueue(session, KIND, str(uuid.uuid4()), partner_id=partner_id,
-                    payload={"response_url": response_url, "result": result}, now=ctx.clock())
-        ctx.outbox_written()
-        log.info("ocpi.command.result", partner_id=partner_id, result=result["result"])
-
-    tasks: set[asyncio.Task[None]] = ctx.components.setdefault("ocpi_command_tasks", set())
-    task = asyncio.create_task(run(), name="ocpi-command")
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
+def _own_token(caller: Any, token: schemas.Token) -> None:
+    # mod_commands: an eMSP SHALL only use Tokens it owns.
+    if caller.party(token.country_code, token.party_id, "EMSP") is None:
+        raise OcpiError(INVALID_PARAMETERS, "token belongs to a party the caller doesn't own")
 
 
 async def _start(ctx: HubContext, caller: Any, body: dict[str, Any]) -> Response:
@@ -109,17 +154,16 @@ async def _start(ctx: HubContext, caller: Any, body: dict[str, Any]) -> Response
         token = schemas.Token.model_validate(body.get("token"))
     except ValidationError as exc:
         raise OcpiError(INVALID_PARAMETERS, f"token: {exc.errors()[0]['msg']}") from exc
-    if caller.party(token.country_code, token.party_id, "EMSP") is None:
-        raise OcpiError(INVALID_PARAMETERS, "token belongs to a party the caller doesn't own")
+    _own_token(caller, token)
     target = await _evse(ctx, body)
     if target is None:
-        return _response("REJECTED", "unknown location or EVSE")
+        return await _answer(ctx, caller, "START_SESSION", body, "REJECTED",
+                             "unknown location or EVSE")
     async with transaction(ctx.sessionmaker) as session:
         await upsert_token(session, token_to_domain(token), ctx.clock())
     station, connector = target
-    _spawn(ctx, caller.partner_id, body["response_url"],
-           lambda c: c.remote_start(station, connector, token.uid))
-    return _response("ACCEPTED")
+    return await _accept(ctx, caller, "START_SESSION", body, _outcome(
+        lambda c: c.remote_start(station, connector, token.uid)))
 
 
 async def _stop(ctx: HubContext, caller: Any, body: dict[str, Any]) -> Response:
@@ -130,10 +174,10 @@ async def _stop(ctx: HubContext, caller: Any, body: dict[str, Any]) -> Response:
             ChargingSessionRow.status == "ACTIVE",
             ChargingSessionRow.station_id.is_not(None)))).first()
     if row is None or row.station_id is None:
-        return _response("UNKNOWN_SESSION")
+        return await _answer(ctx, caller, "STOP_SESSION", body, "UNKNOWN_SESSION")
     station, pk = row.station_id, row.id
-    _spawn(ctx, caller.partner_id, body["response_url"], lambda c: c.remote_stop(station, pk))
-    return _response("ACCEPTED")
+    return await _accept(ctx, caller, "STOP_SESSION", body, _outcome(
+        lambda c: c.remote_stop(station, pk)))
 
 
 async def _unlock(ctx: HubContext, caller: Any, body: dict[str, Any]) -> Response:
@@ -141,10 +185,110 @@ async def _unlock(ctx: HubContext, caller: Any, body: dict[str, Any]) -> Respons
     _field(body, "connector_id")
     target = await _evse(ctx, body)
     if target is None:
-        return _response("REJECTED", "unknown location or EVSE")
+        return await _answer(ctx, caller, "UNLOCK_CONNECTOR", body, "REJECTED",
+                             "unknown location or EVSE")
     station, connector = target
-    _spawn(ctx, caller.partner_id, body["response_url"], lambda c: c.unlock(station, connector))
-    return _response("ACCEPTED")
+    return await _accept(ctx, caller, "UNLOCK_CONNECTOR", body, _outcome(
+        lambda c: c.unlock(station, connector)))
+
+
+async def _reserve(ctx: HubContext, caller: Any, body: dict[str, Any]) -> Response:
+    """mod_commands ReserveNow: the station gets our own reservation id (an
+    ``OcppReservationRow`` key); the same reservation_id at the same Location replaces the
+    reservation (a new station reservation, the old one cancelled once the new is accepted)."""
+    req = ReserveNow.model_validate(body)
+    _own_token(caller, req.token)
+    if req.expiry_date <= ctx.clock():
+        return await _answer(ctx, caller, "RESERVE_NOW", body, "REJECTED",
+                             "expiry_date is in the past")
+    target = await _evse(ctx, body)
+    if target is None:
+        return await _answer(ctx, caller, "RESERVE_NOW", body, "REJECTED",
+                             "unknown location or EVSE")
+    station, connector = target
+    async with transaction(ctx.sessionmaker) as session:  # as START_SESSION: so the
+        await upsert_token(session, token_to_domain(req.token), ctx.clock())  # driver starts
+    pk, old = await _reservation_row(ctx, caller, req, station, connector)
+    made: dict[str, int | None] = {}
+
+    async def work(control: StationControl) -> dict[str, Any]:
+        outcome, made["ocpp"] = await control.reserve(station, connector, req.token.uid,
+                                                      req.expiry_date)
+        if outcome == "accepted" and old is not None:  # the replaced one, best effort
+            await control.cancel_reservation(*old)
+        return _station_result(outcome)
+
+    async def after(session: AsyncSession, result: dict[str, Any]) -> None:
+        row = await session.get(OcpiReservationRow, pk)
+        if row is None:
+            return
+        row.updated_at = ctx.clock()
+        if result["result"] == "ACCEPTED":
+            row.ocpp_reservation_pk, row.status = made.get("ocpp"), RESERVED
+            row.station_id, row.connector_id = station, connector
+        elif row.status != RESERVED:  # a refused replacement leaves the old one standing
+            row.status = REJECTED
+
+    return await _accept(ctx, caller, "RESERVE_NOW", body, work, after)
+
+
+async def _reservation_row(ctx: HubContext, caller: Any, req: ReserveNow, station: str,
+                           connector: int) -> tuple[int, tuple[str, int] | None]:
+    """The reservation's row (new, or the one being replaced) and the station reservation
+    it replaces, if one stands."""
+    now = ctx.clock()
+    token = req.token
+    async with transaction(ctx.sessionmaker) as session:
+        row = (await session.scalars(select(OcpiReservationRow).where(
+            OcpiReservationRow.country_code == token.country_code,
+            OcpiReservationRow.party_id == token.party_id,
+            OcpiReservationRow.location_id == req.location_id,
+            OcpiReservationRow.reservation_id == req.reservation_id))).first()
+        old = None
+        if row is None:
+            row = OcpiReservationRow(
+                partner_id=caller.partner_id, country_code=token.country_code,
+                party_id=token.party_id, reservation_id=req.reservation_id,
+                location_id=req.location_id, status=REQUESTED, created_at=now,
+                station_id=station, connector_id=connector)
+            session.add(row)
+        elif row.status == RESERVED and row.ocpp_reservation_pk is not None:
+            old = (row.station_id, row.ocpp_reservation_pk)
+        else:
+            row.status, row.station_id, row.connector_id = REQUESTED, station, connector
+        row.evse_uid, row.authorization_reference = req.evse_uid, req.authorization_reference
+        row.token_uid, row.expiry_date = token.uid, req.expiry_date
+        row.updated_at, row.session_pk = now, None
+        await session.flush()
+        return row.id, old
+
+
+async def _cancel(ctx: HubContext, caller: Any, body: dict[str, Any]) -> Response:
+    """mod_commands CancelReservation: a reservation_id we don't hold for one of the caller's
+    eMSPs is REJECTED at once (CommandResponseType has no UNKNOWN_RESERVATION); a station that
+    no longer knows the reservation gives the CommandResult UNKNOWN_RESERVATION."""
+    req = CancelReservation.model_validate(body)
+    emsps = [(p.country_code, p.party_id) for p in caller.parties if p.role == "EMSP"]
+    async with ctx.sessionmaker() as session:
+        rows = (await session.scalars(select(OcpiReservationRow).where(
+            OcpiReservationRow.reservation_id == req.reservation_id,
+            OcpiReservationRow.status == RESERVED,
+            OcpiReservationRow.ocpp_reservation_pk.is_not(None)))).all()
+    row = next((r for r in rows if any(r.country_code.upper() == cc.upper()
+                                       and r.party_id.upper() == pid.upper()
+                                       for cc, pid in emsps)), None)
+    if row is None or row.ocpp_reservation_pk is None:
+        return await _answer(ctx, caller, "CANCEL_RESERVATION", body, "REJECTED",
+                             "unknown reservation_id")
+    pk, station, ocpp_pk = row.id, row.station_id, row.ocpp_reservation_pk
+
+    async def after(session: AsyncSession, result: dict[str, Any]) -> None:
+        stored = await session.get(OcpiReservationRow, pk)
+        if stored is not None and result["result"] in ("ACCEPTED", "UNKNOWN_RESERVATION"):
+            stored.status, stored.updated_at = CANCELLED, ctx.clock()
+
+    return await _accept(ctx, caller, "CANCEL_RESERVATION", body, _outcome(
+        lambda c: c.cancel_reservation(station, ocpp_pk)), after)
 
 
 @router.post(PATH + "/{command}")
@@ -156,13 +300,15 @@ async def receive_command(ctx: Ctx, caller: PartnerCaller, command: str,
     if command not in COMMANDS:
         raise OcpiError(INVALID_PARAMETERS, f"unknown command {command}")
     check_response_url(ctx.settings, _field(body, "response_url"))
-    if command == "START_SESSION":
-        return await _start(ctx, caller, body)
-    if command == "STOP_SESSION":
-        return await _stop(ctx, caller, body)
-    if command == "UNLOCK_CONNECTOR":
-        return await _unlock(ctx, caller, body)
-    return _response("NOT_SUPPORTED", f"{command} is not supported")
+    handler = {"START_SESSION": _start, "STOP_SESSION": _stop, "UNLOCK_CONNECTOR": _unlock,
+               "RESERVE_NOW": _reserve, "CANCEL_RESERVATION": _cancel}[command]
+    return await handler(ctx, caller, body)
+
+
+def _result_body(payload: dict[str, Any]) -> Any:
+    if "result_json" in payload:
+        return loads(str(payload["result_json"]))
+    return payload["result"]  # rows queued before the journal existed
 
 
 def command_result_handler(ctx: HubContext) -> DeliveryHandler:
@@ -178,7 +324,7 @@ def command_result_handler(ctx: HubContext) -> DeliveryHandler:
         try:
             reply = await ocpi_request(
                 ctx.http, "POST", url, token=partner.token_out,
-                use_base64=partner.token_out_base64, body=message.payload["result"],
+                use_base64=partner.token_out_base64, body=_result_body(message.payload),
                 timeout_s=ctx.settings.ocpi.request_timeout,
                 correlation_id=str(uuid.uuid4()), partner_id=partner.id)
         except OcpiUnreachable as exc:

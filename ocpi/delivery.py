@@ -147,4 +147,17 @@ def delivery_handlers(ctx: HubContext) -> dict[str, DeliveryHandler]:
     from ocpi.commands import command_result_handler  # issue 5, commands (import cycle)
 
     return {"session": session_handler(ctx), "cdr": cdr_handler(ctx),
-            "command_result": command_result_handler(ctx)}
+            "command_result": command_result_handler(ctx),
+            **_routing_handlers(ctx), **_push_handlers(ctx)}
+
+
+def _push_handlers(ctx: HubContext) -> dict[str, DeliveryHandler]:
+    from ocpi.push_own import push_handlers  # issue 5, our objects pushed (import cycle)
+
+    return push_handlers(ctx)
+
+
+def _routing_handlers(ctx: HubContext) -> dict[str, DeliveryHandler]:
+    from ocpi.broadcast import KIND, broadcast_handler  # issue 5, hub routing (import cycle)
+
+    return {KIND: broadcast_handler(ctx)}

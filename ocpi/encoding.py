@@ -32,8 +32,15 @@ def format_decimal(value: Decimal) -> str:
     return format(value, "f")
 
 
+class RawJson(str):
+    """JSON text already encoded by :func:`dumps` (e.g. a stored object), written as it is:
+    a page of stored objects is served without parsing and re-encoding each one."""
+
+
 def _encode(value: Any, out: list[str]) -> None:
-    if isinstance(value, bool) or value is None:
+    if isinstance(value, RawJson):
+        out.append(value)
+    elif isinstance(value, bool) or value is None:
         out.append(json.dumps(value))
     elif isinstance(value, Decimal):
         out.append(format_decimal(value))

@@ -20,7 +20,37 @@ def start_ocpi(ctx: HubContext, scheduler: AsyncIOScheduler | None) -> Runtime:
         scheduler.add_job(still_alive, "interval", args=[ctx], id="ocpi_still_alive",
                           minutes=ctx.settings.ocpi.still_alive_minutes, coalesce=True,
                           max_instances=1)
+        # issue 5, hub routing: expired proxy URLs (ocpi.proxy) are deleted every 10 minutes.
+        scheduler.add_job(_purge_proxies, "interval", args=[ctx], id="ocpi_proxy_purge",
+                          minutes=10, coalesce=True, max_instances=1)
+        # issue 5: our own locations/tariffs pushed to partners on change (ocpi.push_own).
+        if ctx.settings.ocpi.push_interval_seconds > 0:
+            scheduler.add_job(_push_own, "interval", args=[ctx], id="ocpi_push_own",
+                              seconds=ctx.settings.ocpi.push_interval_seconds, coalesce=True,
+                              max_instances=1)
+        if ctx.settings.ocpi.pull_locations_hours > 0:
+            scheduler.add_job(_pull_all, "interval", args=[ctx], id="ocpi_pull_locations",
+                              hours=ctx.settings.ocpi.pull_locations_hours, coalesce=True,
+                              max_instances=1)
     return runtime
+
+
+async def _pull_all(ctx: HubContext) -> None:
+    from ocpi.pagination import pull_all_partners
+
+    await pull_all_partners(ctx)
+
+
+async def _push_own(ctx: HubContext) -> None:
+    from ocpi.push_own import push_own_changes
+
+    await push_own_changes(ctx)
+
+
+async def _purge_proxies(ctx: HubContext) -> None:
+    from ocpi.proxy import purge_expired
+
+    await purge_expired(ctx.sessionmaker, ctx.clock())
 
 
 async def stop_ocpi(ctx: HubContext) -> None:

@@ -31,6 +31,7 @@ ENDPOINTS: tuple[tuple[str, str, str, str], ...] = (
     ("EMSP", "tariffs", "RECEIVER", f"{EMSP_PREFIX}/tariffs"),
     ("EMSP", "locations", "RECEIVER", f"{EMSP_PREFIX}/locations"),
     ("CPO", "commands", "RECEIVER", f"{CPO_PREFIX}/commands"),  # issue 5, commands
+    ("CPO", "chargingprofiles", "RECEIVER", f"{CPO_PREFIX}/chargingprofiles"),
 )
 
 

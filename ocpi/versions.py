@@ -9,7 +9,13 @@ from fastapi import APIRouter, Response
 from ocpi.auth import Ctx, RegistrationCaller
 from ocpi.errors import OcpiRoute
 from ocpi.response import ocpi_response
-from ocpi.urls import DETAILS_PATH, VERSION, VERSIONS_PATH, ocpi_url, our_endpoints
+from ocpi.urls import (
+    DETAILS_PATH,
+    VERSION,
+    VERSIONS_PATH,
+    ocpi_url,
+    our_endpoints,
+)
 
 router = APIRouter(route_class=OcpiRoute)
 
@@ -23,4 +29,5 @@ async def get_versions(ctx: Ctx, caller: RegistrationCaller) -> Response:
 
 @router.get(DETAILS_PATH)
 async def get_version_details(ctx: Ctx, caller: RegistrationCaller) -> Response:
-    return ocpi_response({"version": VERSION, "endpoints": our_endpoints(ctx.settings)})
+    endpoints = our_endpoints(ctx.settings)
+    return ocpi_response({"version": VERSION, "endpoints": endpoints})

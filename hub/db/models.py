@@ -705,6 +705,19 @@ class OcpiQualityFindingRow(Base):
     message: Mapped[str] = mapped_column(String(512))
     detected_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
+class OcpiPushWatermarkRow(Base):
+    """Up to which ``last_updated`` our own locations/tariffs were queued for a partner's
+    Receiver (ocpi.push_own, migration 0015). Not advanced while the partner is not CONNECTED:
+    when it is back, everything changed since is pushed once (the re-sync)."""
+
+    __tablename__ = "ocpi_push_watermarks"
+
+    partner_id: Mapped[int] = mapped_column(
+        ForeignKey("partners.id", ondelete="CASCADE"), primary_key=True)
+    module: Mapped[str] = mapped_column(String(16), primary_key=True)
+    watermark: Mapped[datetime] = mapped_column(UTCDateTime)
+    resync_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+
 # --- models kept in their own modules, registered here (issues 5 and 6) ---
 from hub.db import models_clearing, models_clearing_ref  # noqa: E402, F401, I001
 from hub.db import models_ocpi_commands, models_ocpi_routing  # noqa: E402, F401

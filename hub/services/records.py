@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.models import (
@@ -16,6 +16,7 @@ from hub.db.models import (
     LocationRow,
     PartyRow,
 )
+from hub.db.models_ocpi_commands import OcpiReservationRow
 from hub.domain import Cdr, ChargingSession, InvalidInput, NotFound, PartyRef
 from hub.services.parties import find_party, party_ref
 
@@ -24,7 +25,30 @@ async def _party(session: AsyncSession, pk: int | None) -> PartyRow | None:
     return await session.get(PartyRow, pk) if pk is not None else None
 
 
+async def link_ocpi_reservation(session: AsyncSession, row: ChargingSessionRow) -> None:
+    """issue 5, OCPI RESERVE_NOW: a session of ours on a reserved connector with the reserved
+    token uses the reservation (marked USED) and carries its authorization_reference
+    (mod_sessions Session.authorization_reference). Idempotent; writes in the caller's unit."""
+    if row.station_id is None or row.authorization_reference is not None:
+        return
+    found = (await session.scalars(select(OcpiReservationRow).where(
+        OcpiReservationRow.station_id == row.station_id,
+        OcpiReservationRow.connector_id == row.ocpp_connector_id,
+        OcpiReservationRow.token_uid == row.token_uid,
+        or_(OcpiReservationRow.session_pk.is_(None),
+            OcpiReservationRow.session_pk == row.id),
+        OcpiReservationRow.status.in_(("RESERVED", "USED")),
+        OcpiReservationRow.created_at <= row.start_date_time,
+        OcpiReservationRow.expiry_date >= row.start_date_time,
+    ).order_by(OcpiReservationRow.created_at.desc()).limit(1))).first()
+    if found is None:
+        return
+    found.status, found.session_pk, found.updated_at = "USED", row.id, row.last_updated
+    row.authorization_reference = found.authorization_reference
+
+
 async def session_from_row(session: AsyncSession, row: ChargingSessionRow) -> ChargingSession:
+    await link_ocpi_reservation(session, row)  # issue 5 (a no-op once linked)
     cpo = await _party(session, row.cpo_party_pk)
     emsp = await _party(session, row.emsp_party_pk)
     assert cpo is not None

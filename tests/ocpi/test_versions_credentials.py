@@ -44,6 +44,7 @@ async def test_versions_and_details_list_our_endpoints(lv_hub) -> None:
         ("tariffs", "RECEIVER"): f"{base}/emsp/2.2.1/tariffs",
         ("locations", "RECEIVER"): f"{base}/emsp/2.2.1/locations",
         ("commands", "RECEIVER"): f"{base}/cpo/2.2.1/commands",
+        ("chargingprofiles", "RECEIVER"): f"{base}/cpo/2.2.1/chargingprofiles",
     }
 
 
@@ -195,7 +196,7 @@ def _ok(data: object) -> dict[str, object]:
     ([{"version": "2.1.1", "url": f"{PARTNER}/2.1.1"}], [], 3002),
     ([{"version": "2.2.1", "url": f"{PARTNER}/2.2.1"}],
      [{"identifier": "credentials", "role": "SENDER", "url": f"{PARTNER}/credentials"},
-      {"identifier": "chargingprofiles", "role": "RECEIVER", "url": f"{PARTNER}/cp"}], 3003),
+      {"identifier": "bookings", "role": "RECEIVER", "url": f"{PARTNER}/bk"}], 3003),
 ])
 async def test_registration_version_and_endpoint_mismatch(lv_hub, versions, endpoints,
                                                           expected) -> None:
