@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -323,6 +324,7 @@ def run(args: argparse.Namespace) -> None:
         cpo.stop()
         peers.terminate()
         peers.wait(timeout=10)
+        shutil.rmtree(workdir, ignore_errors=True)
         if cleanup:
             from hub.cli.pg import drop_schema
 

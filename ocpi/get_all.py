@@ -75,9 +75,12 @@ async def _partner_locations(session: AsyncSession, window: Window, offset: int,
     total = int(await session.scalar(select(func.count()).select_from(m).where(*conds)) or 0)
     if limit <= 0:
         return [], total
-    bodies = (await session.scalars(select(m.body).where(*conds)
-                                    .order_by(m.last_updated, m.id).offset(offset)
-                                    .limit(limit))).all()
+    # The page's ids first, then their bodies: skipping ``offset`` rows over the narrow
+    # columns is several times faster than over the stored JSON (bench/ocpi_load.py, (b)).
+    ids = (await session.scalars(select(m.id).where(*conds).order_by(m.last_updated, m.id)
+                                 .offset(offset).limit(limit))).all()
+    bodies = (await session.scalars(select(m.body).where(m.id.in_(ids))
+                                    .order_by(m.last_updated, m.id))).all() if ids else []
     # Stored as written by ocpi.encoding.dumps (ocpi.object_store): served as they are.
     return [RawJson(body) for body in bodies], total
 
