@@ -21,7 +21,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clearing.admin_house import router as house_router
 from clearing.admin_models import router as models_router
+from clearing.admin_reference import router as reference_router
 from clearing.admin_repricing import router as repricing_router
 from clearing.admin_support import (
     decimal_field,
@@ -61,6 +63,8 @@ from hub.services.records import cdr_from_row
 router = APIRouter(dependencies=[Depends(require_admin)], tags=["admin", "tariffs"])
 router.include_router(repricing_router)
 router.include_router(models_router)
+router.include_router(reference_router)  # issue 6: entities, owners, split, FX, VAT
+router.include_router(house_router)  # issue 6: clearing house (periods, ledger, invoices)
 Ctx = Annotated[HubContext, Depends(hub_context)]
 
 

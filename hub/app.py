@@ -17,6 +17,8 @@ import structlog
 from fastapi import FastAPI
 
 from clearing.admin import router as clearing_admin_router
+from clearing.fx import schedule_ecb_import
+from clearing.house.jobs import close_due_periods
 from clearing.pricing import price_session
 from cpo_core.admin import router as cpo_admin_router
 from cpo_core.monitoring import install as install_monitoring
@@ -71,6 +73,10 @@ async def running_hub(settings: Settings) -> AsyncIterator[HubContext]:
         scheduler = build_scheduler(ctx) if settings.scheduler_enabled else None
         install_monitoring(ctx, scheduler)  # station health checks (cpo_core.monitoring)
         start_ocpi(ctx, scheduler)  # OCPI journal, URL policy, still-alive job
+        schedule_ecb_import(ctx, scheduler)  # clearing: daily ECB reference rates (issue 6)
+        if scheduler is not None:  # issue 6: close periods HUB_CLEARING__CLOSE_GRACE_DAYS late
+            scheduler.add_job(close_due_periods, "cron", hour=2, minute=15, args=[ctx],
+                              id="clearing-close", coalesce=True, max_instances=1)
         if scheduler is not None:
             scheduler.start()
         log.info("hub.started", http=settings.public_url,

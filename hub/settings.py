@@ -135,6 +135,9 @@ class OcpiSettings(BaseModel):
     # Per partner platform (ocpi.ratelimit): average requests/s and burst; 0 = no limit.
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 200
+    # Seconds a caller (token -> partner, parties, agreements) is kept in memory; any change
+    # committed by this process clears it at once, other processes' changes within this time.
+    caller_cache_seconds: float = 5.0
     # Our own locations/tariffs pushed to partners' Receivers on change (ocpi.push_own):
     # scan interval in seconds; 0 = never push (partners only GET).
     push_interval_seconds: float = 2.0

@@ -31,6 +31,12 @@ app.add_typer(manage.stations_app, name="stations")
 app.add_typer(manage.partners_app, name="partners")
 app.add_typer(manage.tokens_app, name="tokens")
 app.add_typer(manage.clearing_app, name="clearing")
+from hub.cli import reference  # noqa: E402  (issue 6: clearing fx-import, entities)
+
+reference.register(manage.clearing_app)
+from hub.cli import house  # noqa: E402  (issue 6: clearing run/close/export/import-bank)
+
+house.register(manage.clearing_app)
 app.add_typer(simulate.simulate_app, name="simulate")
 app.add_typer(tariffs.tariffs_app, name="tariffs")
 app.add_typer(pki.pki_app, name="pki")

@@ -11,13 +11,14 @@ entities while the CDRs stay per party.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base
-from hub.db.types import UTCDateTime
+from hub.db.types import ExactDecimal, UTCDateTime
 
 
 def utcnow() -> datetime:
@@ -59,3 +60,60 @@ class PartyEntityRow(Base):
         ForeignKey("parties.id", ondelete="CASCADE"), primary_key=True)
     entity_pk: Mapped[int] = mapped_column(
         ForeignKey("legal_entities.id", ondelete="RESTRICT"), index=True)
+
+
+# --- REF (issue 6 items 2-4): owners, FX rates, revenue split rules --------------------------
+
+
+class OwnerAssignmentRow(Base):
+    """Which legal entity owns a location or a station from ``valid_from`` on (the latest
+    assignment at or before a date wins; a station's own assignment beats its location's)."""
+
+    __tablename__ = "owner_assignments"
+    __table_args__ = (UniqueConstraint("scope", "target_id", "valid_from"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))  # LOCATION | STATION
+    target_id: Mapped[str] = mapped_column(String(64))  # OCPI location id / OCPP station id
+    entity_pk: Mapped[int] = mapped_column(
+        ForeignKey("legal_entities.id", ondelete="RESTRICT"), index=True)
+    valid_from: Mapped[date] = mapped_column(Date)
+
+
+class FxRateRow(Base):
+    """A euro reference rate: 1 EUR = ``rate`` ``quote`` on ``rate_date`` (ECB or manual)."""
+
+    __tablename__ = "fx_rates"
+    __table_args__ = (UniqueConstraint("quote", "rate_date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    base: Mapped[str] = mapped_column(String(3), default="EUR")
+    quote: Mapped[str] = mapped_column(String(3))
+    rate_date: Mapped[date] = mapped_column(Date, index=True)
+    rate: Mapped[Decimal] = mapped_column(ExactDecimal)
+    source: Mapped[str] = mapped_column(String(16), default="ECB")  # ECB | manual
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SplitRuleRow(Base):
+    """One revenue split rule (clearing.split.SplitRule): data with effective dates, for all
+    sessions or per owner, location or station."""
+
+    __tablename__ = "split_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[str] = mapped_column(String(24))
+    entity_pk: Mapped[int] = mapped_column(
+        ForeignKey("legal_entities.id", ondelete="RESTRICT"), index=True)
+    basis: Mapped[str] = mapped_column(String(32))
+    amount: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    percent: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
+    currency: Mapped[str | None] = mapped_column(String(3), nullable=True)
+    tax_rule: Mapped[str] = mapped_column(String(16))
+    vat_rate: Mapped[Decimal] = mapped_column(ExactDecimal)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)  # exclusive
+    scope: Mapped[str] = mapped_column(String(16), default="ALL")
+    scope_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    note: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

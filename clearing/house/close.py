@@ -1,0 +1,325 @@
+"""Closing a settlement period: invoices and credit notes, netting, then the lock.
+
+Per agreement period, in one transaction:
+1. every booked, not yet invoiced CDR of the period between two different entities goes on the
+   supplier's invoice to the customer (one invoice per currency; one line per tax rule, rate
+   and VAT country; each CDR keeps the invoice line it is on). A credit CDR whose original was
+   invoiced goes on a credit note to the original invoice instead.
+2. invoice VAT is computed on each line's total (Peppol BR-CO-17); the cents by which it
+   differs from the per-CDR VAT already booked are booked as a rounding adjustment.
+3. with netting on, the period's invoices and credit notes between the two entities become one
+   payment instruction per currency (the VAT documents stay separate).
+4. the period is CLOSED (locked) and the next one opened.
+Closing a closed period raises ``PeriodClosed``; ``close_month`` skips closed periods, so
+re-running a close books and numbers nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import structlog
+from sqlalchemy import and_, insert, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+
+from clearing.house import ledger
+from clearing.house import lifecycle as lc
+from clearing.house.ledger import Posting, cr, dr
+from clearing.house.numbering import next_number
+from clearing.house.periods import CLOSED, OPEN, PeriodClosed, add_months, local_date
+from clearing.house.settle import settle_netting
+from clearing.house.store import post
+from clearing.money import quantum
+from hub.db.base import transaction
+from hub.db.models_clearing import (
+    CdrClearingRow,
+    CdrTransitionRow,
+    ClearingAgreementRow,
+    ClearingRunRow,
+    InvoiceLineRow,
+    InvoiceRow,
+    NettingRow,
+    SettlementPeriodRow,
+)
+from hub.db.models_clearing_ref import LegalEntityRow
+from hub.db.types import UTCDateTime
+from hub.domain import NotFound
+
+log = structlog.get_logger("clearing.house.close")
+ZERO = Decimal(0)
+
+
+@dataclass
+class CloseResult:
+    closed: list[int] = field(default_factory=list)
+    already_closed: list[int] = field(default_factory=list)
+    invoices: list[str] = field(default_factory=list)
+    credit_notes: list[str] = field(default_factory=list)
+    nettings: list[str] = field(default_factory=list)
+
+    def json(self) -> dict[str, Any]:
+        return {"closed": self.closed, "already_closed": self.already_closed,
+                "invoices": self.invoices, "credit_notes": self.credit_notes,
+                "nettings": self.nettings}
+
+
+def _orig() -> Any:
+    return aliased(CdrClearingRow, name="orig")
+
+
+def _invoiceable(period_pk: int, orig: Any) -> Any:
+    return and_(CdrClearingRow.period_pk == period_pk, CdrClearingRow.booked.is_(True),
+                CdrClearingRow.direct.is_(False), CdrClearingRow.invoice_line_pk.is_(None),
+                CdrClearingRow.state.in_((lc.ACCEPTED, lc.CREDITED)),
+                or_(CdrClearingRow.credit_of_pk.is_(None), orig.invoice_line_pk.is_(None)))
+
+
+async def close_period(session: AsyncSession, period_pk: int, *, now: datetime, zone: str,
+                       result: CloseResult | None = None) -> CloseResult:
+    result = result if result is not None else CloseResult()
+    period = await session.get(SettlementPeriodRow, period_pk, with_for_update=True)
+    if period is None:
+        raise NotFound(f"unknown period {period_pk}")
+    if period.status == CLOSED:
+        raise PeriodClosed(
+            f"period {period.label} (#{period.id}) was closed at "
+            f"{period.closed_at.isoformat() if period.closed_at else '?'}: it is locked; "
+            "corrections go into the open period")
+    agreement = await session.get(ClearingAgreementRow, period.agreement_pk)
+    assert agreement is not None
+    issued = local_date(now, zone)
+    docs = await _invoices(session, period, agreement, issued, now)
+    docs += await _credit_notes(session, period, agreement, issued, now)
+    result.invoices += [d.number for d in docs if d.kind == "INVOICE"]
+    result.credit_notes += [d.number for d in docs if d.kind == "CREDIT_NOTE"]
+    if agreement.netting and docs:
+        result.nettings += await _netting(session, period, agreement, docs, now)
+    period.status, period.closed_at = CLOSED, now
+    nxt = add_months(period.start, agreement.period_months)
+    if (await session.scalar(select(SettlementPeriodRow.id).where(
+            SettlementPeriodRow.agreement_pk == agreement.id,
+            SettlementPeriodRow.start == nxt))) is None:
+        session.add(SettlementPeriodRow(agreement_pk=agreement.id, label=f"{nxt:%Y-%m}",
+                                        start=nxt, end=add_months(nxt, agreement.period_months),
+                                        status=OPEN, created_at=now))
+    await session.flush()
+    result.closed.append(period.id)
+    log.info("clearing.period_closed", period=period.label, period_pk=period.id,
+             documents=len(docs))
+    return result
+
+
+async def _entity(session: AsyncSession, pk: int) -> LegalEntityRow:
+    row = await session.get(LegalEntityRow, pk)
+    assert row is not None
+    return row
+
+
+async def _new_invoice(session: AsyncSession, *, kind: str, issuer: LegalEntityRow,
+                       buyer_pk: int, period: SettlementPeriodRow, currency: str,
+                       issued: date, terms: int, credited: int | None, now: datetime
+                       ) -> InvoiceRow:
+    inv = InvoiceRow(number=await next_number(session, issuer), kind=kind, issuer_pk=issuer.id,
+                     buyer_pk=buyer_pk, period_pk=period.id, credited_invoice_pk=credited,
+                     currency=currency, issue_date=issued,
+                     due_date=issued + timedelta(days=terms), period_start=period.start,
+                     period_end=period.end - timedelta(days=1), total_net=ZERO,
+                     total_vat=ZERO, total_gross=ZERO, status="ISSUED", paid_amount=ZERO,
+                     created_at=now)
+    session.add(inv)
+    await session.flush()
+    return inv
+
+
+@dataclass
+class Group:
+    """The CDRs of one invoice line, summed exactly in Python (SQLite has no exact SUM)."""
+
+    tax_rule: str
+    vat_rate: Decimal
+    vat_country: str
+    ids: list[int] = field(default_factory=list)
+    energy: Decimal = ZERO
+    net: Decimal = ZERO
+    vat: Decimal = ZERO
+
+    def add(self, r: Any) -> None:
+        self.ids.append(r.id)
+        self.energy += r.energy or ZERO
+        self.net += r.net
+        self.vat += r.vat
+
+
+DocKey = tuple[int, int, int, str]  # (credited invoice pk or 0, supplier, customer, currency)
+
+
+async def _groups(session: AsyncSession, stmt: Any) -> dict[DocKey, dict[tuple[Any, ...], Group]]:
+    out: dict[DocKey, dict[tuple[Any, ...], Group]] = defaultdict(dict)
+    result = await session.stream(stmt.execution_options(yield_per=5000))
+    async for part in result.partitions():
+        for r in part:
+            doc = (r.credited or 0, r.supplier_pk, r.customer_pk, r.currency)
+            key = (r.tax_rule, r.vat_rate, r.vat_country)
+            group = out[doc].get(key)
+            if group is None:
+                group = out[doc][key] = Group(r.tax_rule, r.vat_rate, r.vat_country)
+            group.add(r)
+    return out
+
+
+COLUMNS = (CdrClearingRow.id, CdrClearingRow.supplier_pk, CdrClearingRow.customer_pk,
+           CdrClearingRow.currency, CdrClearingRow.tax_rule, CdrClearingRow.vat_rate,
+           CdrClearingRow.vat_country, CdrClearingRow.energy, CdrClearingRow.net,
+           CdrClearingRow.vat)
+
+
+async def _add_line(session: AsyncSession, inv: InvoiceRow, g: Group, sign: Decimal,
+                    issuer: LegalEntityRow, no: int, now: datetime) -> None:
+    """One invoice line for group ``g``; marks its CDRs and books the VAT rounding."""
+    net = sign * g.net
+    vat = (net * g.vat_rate / 100).quantize(quantum(inv.currency), rounding=ROUND_HALF_UP)
+    line = InvoiceLineRow(
+        invoice_pk=inv.id, line_no=no, quantity=sign * g.energy, cdr_count=len(g.ids),
+        net=net, tax_rule=g.tax_rule, vat_rate=g.vat_rate, vat_amount=vat,
+        vat_country=g.vat_country,
+        description=(f"EV charging {g.vat_country}, {len(g.ids)} CDR(s), {g.tax_rule} "
+                     f"{g.vat_rate}%"))
+    session.add(line)
+    await session.flush()
+    for i in range(0, len(g.ids), 1000):
+        await session.execute(update(CdrClearingRow).where(
+            CdrClearingRow.id.in_(g.ids[i:i + 1000])).values(invoice_line_pk=line.id)
+            .execution_options(synchronize_session=False))
+    reason = f"{inv.kind.lower().replace('_', ' ')} {inv.number}"
+    await session.execute(insert(CdrTransitionRow).from_select(
+        ["clearing_pk", "from_state", "to_state", "reason", "at"],
+        select(CdrClearingRow.id, literal(lc.ACCEPTED), literal(lc.INVOICED), literal(reason),
+               literal(now, UTCDateTime()))
+        .where(CdrClearingRow.invoice_line_pk == line.id,
+               CdrClearingRow.state == lc.ACCEPTED)))
+    await session.execute(update(CdrClearingRow).where(
+        CdrClearingRow.invoice_line_pk == line.id, CdrClearingRow.state == lc.ACCEPTED)
+        .values(state=lc.INVOICED, updated_at=now)
+        .execution_options(synchronize_session=False))
+    inv.total_net += net
+    inv.total_vat += vat
+    inv.total_gross += net + vat
+    diff = sign * vat - g.vat
+    if diff:
+        side = ledger.VAT_OUTPUT if issuer.is_own else ledger.PAYABLE
+        await post(session, Posting(
+            f"round:{inv.number}:{no}", "ADJUSTMENT", inv.issue_date,
+            f"VAT rounding of {inv.number} line {no} (VAT on the line total)",
+            (dr(ledger.RECEIVABLE, inv.buyer_pk, diff, inv.currency,
+                counterparty_pk=issuer.id, reference=inv.number),
+             cr(side, None if issuer.is_own else issuer.id, diff, inv.currency,
+                vat_country=g.vat_country, reference=inv.number)),
+            period_pk=inv.period_pk).without_zero_lines().check(), now)
+
+
+async def _documents(session: AsyncSession, groups: dict[DocKey, dict[tuple[Any, ...], Group]],
+                     *, kind: str, period: SettlementPeriodRow,
+                     agreement: ClearingAgreementRow, issued: date, now: datetime
+                     ) -> list[InvoiceRow]:
+    docs = []
+    # Credit notes carry positive amounts (UBL CreditNote); their CDRs are negative.
+    sign = Decimal(-1) if kind == "CREDIT_NOTE" else Decimal(1)
+    for (credited, supplier, customer, ccy), lines in sorted(groups.items()):
+        issuer = await _entity(session, supplier)
+        inv = await _new_invoice(
+            session, kind=kind, issuer=issuer, buyer_pk=customer, period=period,
+            currency=ccy, issued=issued, terms=agreement.payment_terms_days,
+            credited=credited or None, now=now)
+        for no, (_, g) in enumerate(sorted(lines.items()), start=1):
+            await _add_line(session, inv, g, sign, issuer, no, now)
+        docs.append(inv)
+    await session.flush()
+    return docs
+
+
+async def _invoices(session: AsyncSession, period: SettlementPeriodRow,
+                    agreement: ClearingAgreementRow, issued: date, now: datetime
+                    ) -> list[InvoiceRow]:
+    orig = _orig()
+    stmt = (select(*COLUMNS, literal(0).label("credited"))
+            .outerjoin(orig, orig.id == CdrClearingRow.credit_of_pk)
+            .where(_invoiceable(period.id, orig)))
+    return await _documents(session, await _groups(session, stmt), kind="INVOICE",
+                            period=period, agreement=agreement, issued=issued, now=now)
+
+
+async def _credit_notes(session: AsyncSession, period: SettlementPeriodRow,
+                        agreement: ClearingAgreementRow, issued: date, now: datetime
+                        ) -> list[InvoiceRow]:
+    orig = _orig()
+    stmt = (select(*COLUMNS, InvoiceLineRow.invoice_pk.label("credited"))
+            .join(orig, orig.id == CdrClearingRow.credit_of_pk)
+            .join(InvoiceLineRow, InvoiceLineRow.id == orig.invoice_line_pk)
+            .where(CdrClearingRow.period_pk == period.id, CdrClearingRow.booked.is_(True),
+                   CdrClearingRow.invoice_line_pk.is_(None), CdrClearingRow.direct.is_(False),
+                   CdrClearingRow.state == lc.ACCEPTED))
+    return await _documents(session, await _groups(session, stmt), kind="CREDIT_NOTE",
+                            period=period, agreement=agreement, issued=issued, now=now)
+
+
+def owed(doc: InvoiceRow) -> Decimal:
+    """What the buyer owes the issuer for ``doc`` (a credit note: negative)."""
+    return -doc.total_gross if doc.kind == "CREDIT_NOTE" else doc.total_gross
+
+
+async def _netting(session: AsyncSession, period: SettlementPeriodRow,
+                   agreement: ClearingAgreementRow, docs: list[InvoiceRow], now: datetime
+                   ) -> list[str]:
+    a, b = agreement.entity_a_pk, agreement.entity_b_pk
+    by_ccy: dict[str, list[InvoiceRow]] = defaultdict(list)
+    for d in docs:
+        by_ccy[d.currency].append(d)
+    refs = []
+    for ccy, items in sorted(by_ccy.items()):
+        receivable = sum((owed(d) for d in items if d.issuer_pk == a), ZERO)  # b owes a
+        payable = sum((owed(d) for d in items if d.issuer_pk == b), ZERO)  # a owes b
+        diff = receivable - payable
+        payer, payee = (b, a) if diff >= 0 else (a, b)
+        ref = f"NET-{period.label}-{agreement.id}-{ccy}"
+        row = NettingRow(
+            reference=ref, agreement_pk=agreement.id, period_pk=period.id, currency=ccy,
+            payer_pk=payer, payee_pk=payee, receivable=receivable, payable=payable,
+            amount=abs(diff), invoice_numbers=[d.number for d in items], status="OPEN",
+            created_at=now)
+        session.add(row)
+        await session.flush()
+        if not diff:  # the two sides cancel out: nothing to pay, all settled by netting
+            await settle_netting(session, row, now, "netted to zero")
+        refs.append(ref)
+    await session.flush()
+    return refs
+
+
+async def close_month(sm: async_sessionmaker[AsyncSession], label: str, *, now: datetime,
+                      zone: str) -> CloseResult:
+    """Close every OPEN period labelled ``label``, each in its own transaction; periods
+    already closed are listed, not touched (a re-run is a no-op)."""
+    result = CloseResult()
+    async with transaction(sm) as session:
+        rows = (await session.execute(select(SettlementPeriodRow.id, SettlementPeriodRow.status)
+                                      .where(SettlementPeriodRow.label == label)
+                                      .order_by(SettlementPeriodRow.id))).all()
+    for pk, status in rows:
+        if status == CLOSED:
+            result.already_closed.append(pk)
+            continue
+        try:
+            async with transaction(sm) as session:
+                await close_period(session, pk, now=now, zone=zone, result=result)
+        except PeriodClosed:  # closed meanwhile by another run (the row lock made us wait)
+            result.already_closed.append(pk)
+    async with transaction(sm) as session:
+        session.add(ClearingRunRow(kind="CLOSE", period=label, started_at=now,
+                                   finished_at=datetime.now(now.tzinfo),
+                                   counts=result.json()))
+    return result

@@ -1,0 +1,101 @@
+"""Reference data a clearing run looks up again and again, read once and cached per run:
+entities of parties, agreements, periods, tax decisions, FX rates, split rules and owners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clearing import entities as ref_entities
+from clearing import fx, split, tax
+from clearing.house import store
+from clearing.house.periods import AgreementTerms, agreement_for, open_period_for, terms
+from hub.db.models_clearing_ref import LegalEntityRow
+
+
+def tax_party(entity: LegalEntityRow, *, business: bool = True) -> tax.TaxParty:
+    return tax.TaxParty(country=entity.country.upper(), vat_id=entity.vat_id, business=business)
+
+
+@dataclass
+class RunCaches:
+    zone: str
+    party_entity: dict[int, LegalEntityRow] = field(default_factory=dict)
+    entity: dict[int, LegalEntityRow] = field(default_factory=dict)
+    codes: dict[str, int] = field(default_factory=dict)
+    own_parties: set[int] = field(default_factory=set)
+    agreements: dict[tuple[int, int], AgreementTerms] = field(default_factory=dict)
+    periods: dict[tuple[int, date], tuple[int, date]] = field(default_factory=dict)
+    decisions: dict[tuple[Any, ...], tax.TaxDecision] = field(default_factory=dict)
+    rates: dict[tuple[str, date], fx.FxRate] = field(default_factory=dict)
+    rules: dict[tuple[Any, ...], list[split.SplitRule]] = field(default_factory=dict)
+    owners: dict[str | None, str | None] = field(default_factory=dict)
+    all_rules: list[split.SplitRule] | None = None
+
+    async def load(self, session: AsyncSession) -> None:
+        self.party_entity, self.entity, self.codes = await store.entities(session)
+        self.own_parties = await store.own_parties(session)
+
+    async def agreement(self, session: AsyncSession, a: LegalEntityRow, b: LegalEntityRow,
+                        now: datetime) -> AgreementTerms:
+        key = (min(a.id, b.id), max(a.id, b.id))
+        if key not in self.agreements:
+            row = await agreement_for(session, a.id, b.id, currency=a.currency or "EUR",
+                                      now=now)
+            self.agreements[key] = terms(row)
+        return self.agreements[key]
+
+    async def period(self, session: AsyncSession, agreement: AgreementTerms, on: date,
+                     now: datetime) -> tuple[int, date]:
+        """(period pk, its start) for a booking dated ``on`` (the open one if ``on``'s period
+        is closed)."""
+        key = (agreement.pk, on.replace(day=1))
+        if key not in self.periods:
+            row = await open_period_for(session, agreement, on, now)
+            self.periods[key] = (row.id, row.start)
+        return self.periods[key]
+
+    def decision(self, supplier: LegalEntityRow, customer: LegalEntityRow, direct: bool,
+                 where: str, on: date, option: str) -> tax.TaxDecision:
+        key = (supplier.id, customer.id, direct, where, on, option)
+        found = self.decisions.get(key)
+        if found is None:
+            found = tax.determine(
+                supplier=tax_party(supplier),
+                customer=tax_party(customer, business=not direct) if not direct
+                else tax.TaxParty(country=where, business=False),
+                country_of_supply=where, on=on,
+                b2b_option="CHARGING_COUNTRY_VAT" if option == "CHARGING_COUNTRY_VAT"
+                else "REVERSE_CHARGE")
+            self.decisions[key] = found
+        return found
+
+    async def rate(self, session: AsyncSession, currency: str, on: date) -> fx.FxRate:
+        key = (currency, on)
+        if key not in self.rates:
+            self.rates[key] = await fx.rate_for(session, currency, on)
+        return self.rates[key]
+
+    async def owner_code(self, session: AsyncSession, location_id: str | None) -> str | None:
+        if location_id not in self.owners:
+            owner = await ref_entities.owner_of(session, location_id=location_id,
+                                                station_id=None)
+            self.owners[location_id] = owner.code if owner is not None else None
+        return self.owners[location_id]
+
+    async def split_rules(self, session: AsyncSession, owner: str | None,
+                          location_id: str | None, on: date) -> list[split.SplitRule]:
+        """As ``clearing.split.rules_for`` (same scopes, dates and most-specific choice), from
+        every rule read once per run instead of one query per location and day."""
+        if self.all_rules is None:
+            self.all_rules = await split.list_rules(session)
+        key = (owner, location_id, on)
+        if key not in self.rules:
+            wanted = {("ALL", None), ("OWNER", owner), ("LOCATION", location_id)}
+            self.rules[key] = split.most_specific([
+                r for r in self.all_rules
+                if (r.scope, r.scope_id) in wanted and r.valid_on(on)])
+        return self.rules[key]

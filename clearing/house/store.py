@@ -1,0 +1,151 @@
+"""Writing clearing results: journal entries (checked, at most once per key), state changes
+with their history rows, and exceptions for finance (one per key, updated on re-runs).
+
+Bulk paths use Core ``insert`` with many parameter sets (one round trip per batch), so a
+monthly close of a million CDRs does not build a million ORM objects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Table, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clearing.house.ledger import Line, Posting
+from clearing.house.lifecycle import check_transition
+from hub.db.base import Base
+from hub.db.models import PartyRow
+from hub.db.models_clearing import (
+    CdrClearingRow,
+    CdrTransitionRow,
+    ClearingExceptionRow,
+    JournalEntryRow,
+    JournalLineRow,
+)
+from hub.db.models_clearing_ref import LegalEntityRow, PartyEntityRow
+
+LINE_FIELDS = tuple(f.name for f in fields(Line))
+
+
+def core(model: type[Base]) -> Table:
+    """The Core table of an ORM model (bulk inserts skip the ORM's per-row bookkeeping)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+async def post_many(session: AsyncSession, postings: Sequence[Posting], now: datetime
+                    ) -> int:
+    """Book ``postings`` whose keys are not booked yet; returns how many were booked."""
+    if not postings:
+        return 0
+    for p in postings:
+        p.check()
+    keys = [p.key for p in postings]
+    done: set[str] = set()
+    for i in range(0, len(keys), 500):
+        done.update((await session.scalars(select(JournalEntryRow.key).where(
+            JournalEntryRow.key.in_(keys[i:i + 500])))).all())
+    todo = [p for p in postings if p.key not in done]
+    if not todo:
+        return 0
+    # Core inserts without RETURNING (row-at-a-time on SQLite), then the ids by unique key.
+    await bulk_insert(session, core(JournalEntryRow), [
+        {"key": p.key, "period_pk": p.period_pk, "kind": p.kind, "booked_on": p.booked_on,
+         "description": p.description, "cdr_pk": p.cdr_pk, "created_at": now}
+        for p in todo])
+    ids = await ids_by(session, JournalEntryRow.id, JournalEntryRow.key, [p.key for p in todo])
+    lines = [{**{f: getattr(line, f) for f in LINE_FIELDS}, "entry_pk": ids[p.key]}
+             for p in todo for line in p.lines]
+    await bulk_insert(session, core(JournalLineRow), lines)
+    return len(todo)
+
+
+async def bulk_insert(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows (all with the same keys) in one go: PostgreSQL ``COPY`` through the
+    asyncpg connection of the session's transaction, else a Core executemany."""
+    if not rows:
+        return
+    conn = await session.connection()
+    if conn.dialect.name != "postgresql" or conn.dialect.driver != "asyncpg":
+        await session.execute(insert(table), rows)
+        return
+    cols = [c for c in table.columns if c.name in rows[0]]
+    if any(len(r) != len(cols) for r in rows):
+        raise ValueError(f"bulk insert into {table.name}: rows with different columns")
+    as_json = {c.name for c in cols if isinstance(c.type, JSON)}
+    records = [tuple(json.dumps(r[c.name]) if c.name in as_json and r[c.name] is not None
+                     else r[c.name] for c in cols) for r in rows]
+    raw = await conn.get_raw_connection()
+    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+        table.name, records=records, columns=[c.name for c in cols])
+
+
+async def ids_by(session: AsyncSession, id_col: Any, key_col: Any, keys: Sequence[Any]
+                 ) -> dict[Any, int]:
+    """{key: id} of rows just inserted, looked up by a unique column, 500 keys a query."""
+    out: dict[Any, int] = {}
+    for i in range(0, len(keys), 500):
+        out.update({k: pk for pk, k in (await session.execute(
+            select(id_col, key_col).where(key_col.in_(keys[i:i + 500])))).all()})
+    return out
+
+
+async def post(session: AsyncSession, posting: Posting, now: datetime) -> bool:
+    return await post_many(session, [posting], now) == 1
+
+
+async def move(session: AsyncSession, row: CdrClearingRow, target: str, reason: str | None,
+               now: datetime) -> None:
+    """One state change of a CDR, checked against the table, with its history row."""
+    check_transition(row.state, target)
+    session.add(CdrTransitionRow(clearing_pk=row.id, from_state=row.state, to_state=target,
+                                 reason=reason, at=now))
+    row.state, row.updated_at = target, now
+    await session.flush()
+
+
+async def raise_exception(session: AsyncSession, key: str, kind: str, message: str,
+                          now: datetime, *, cdr_pk: int | None = None,
+                          bank_line_pk: int | None = None) -> None:
+    row = (await session.scalars(select(ClearingExceptionRow).where(
+        ClearingExceptionRow.key == key))).first()
+    if row is None:
+        session.add(ClearingExceptionRow(key=key, kind=kind, message=message, cdr_pk=cdr_pk,
+                                         bank_line_pk=bank_line_pk, created_at=now))
+    else:
+        row.message, row.status, row.resolved_at = message, "OPEN", None
+    await session.flush()
+
+
+async def resolve_exceptions(session: AsyncSession, keys: Sequence[str], now: datetime) -> None:
+    for i in range(0, len(keys), 500):
+        await session.execute(update(ClearingExceptionRow).where(
+            ClearingExceptionRow.key.in_(keys[i:i + 500]),
+            ClearingExceptionRow.status == "OPEN").values(status="RESOLVED", resolved_at=now))
+
+
+async def entities(session: AsyncSession) -> tuple[dict[int, LegalEntityRow],
+                                                   dict[int, LegalEntityRow],
+                                                   dict[str, int]]:
+    """(party pk -> entity, entity pk -> entity, entity code -> pk): small reference data."""
+    by_pk = {e.id: e for e in (await session.scalars(select(LegalEntityRow))).all()}
+    party = {pk: by_pk[ent] for pk, ent in (await session.execute(
+        select(PartyEntityRow.party_pk, PartyEntityRow.entity_pk))).all()}
+    return party, by_pk, {e.code: e.id for e in by_pk.values()}
+
+
+async def own_parties(session: AsyncSession) -> set[int]:
+    return set((await session.scalars(select(PartyRow.id).where(
+        PartyRow.is_own.is_(True)))).all())
+
+
+def history_rows(clearing_pk: int, steps: Sequence[tuple[str, str]], reason: str | None,
+                 now: datetime) -> list[dict[str, Any]]:
+    return [{"clearing_pk": clearing_pk, "from_state": a, "to_state": b, "reason": reason,
+             "at": now} for a, b in steps]
