@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -22,7 +23,9 @@ from fastapi import Depends, Request
 
 from hub.context import HubContext
 from hub.db.base import transaction
+from hub.db.changes import generation
 from hub.domain import PartyRef
+from hub.security import token_hash
 from hub.services.parties import party_ref
 from hub.services.partners import partner_for_token
 from ocpi.agreements import module_allowed
@@ -78,21 +81,87 @@ def _candidates(header: str) -> list[str]:
     return found
 
 
+# Tables a cached caller or agreement verdict was read from (hub.db.changes).
+_CALLER_TABLES = ("partners", "parties", "ocpi_agreements")
+
+
+class _CallerCache:
+    """token hash -> Caller, and (partner, module) -> agreement verdict, for a few seconds.
+
+    Every OCPI request starts with these lookups; a routed request would pay them on top of the
+    partner's own answer (bench/ocpi_load.py (a)). An entry is used only while it is younger
+    than ``HUB_OCPI__CALLER_CACHE_SECONDS`` and no unit of work of this process has committed a
+    write to partners, parties or agreements since it was read (credentials rotated or deleted,
+    status changed, agreement changed: the next request sees it). Unknown tokens are never
+    cached. Writes by another hub process are seen after the lifetime at most.
+    """
+
+    def __init__(self) -> None:
+        self.callers: dict[str, tuple[Caller, float, int]] = {}
+        self.allowed: dict[tuple[int, str], tuple[bool, float, int]] = {}
+
+    def caller(self, key: str) -> Caller | None:
+        hit = self.callers.get(key)
+        if hit is None or hit[1] < time.monotonic() or hit[2] != generation(*_CALLER_TABLES):
+            return None
+        return hit[0]
+
+    def verdict(self, key: tuple[int, str]) -> bool | None:
+        hit = self.allowed.get(key)
+        if hit is None or hit[1] < time.monotonic() or hit[2] != generation(*_CALLER_TABLES):
+            return None
+        return hit[0]
+
+
+def _cache(request: Request) -> _CallerCache:
+    cache: _CallerCache | None = getattr(request.app.state, "ocpi_caller_cache", None)
+    if cache is None:
+        cache = request.app.state.ocpi_caller_cache = _CallerCache()
+    return cache
+
+
 async def identify(request: Request) -> Caller | None:
     ctx = hub_context(request)
     header = request.headers.get("authorization", "")
+    ttl = ctx.settings.ocpi.caller_cache_seconds
+    limits = ctx.settings.ocpi
+    cache = _cache(request)
+    candidates = _candidates(header)
+    for token in candidates:
+        cached = cache.caller(token_hash(token)) if ttl > 0 else None
+        if cached is not None:
+            check_rate(request, cached.partner_id, limits.rate_limit_per_second,
+                       limits.rate_limit_burst)
+            request.state.ocpi_partner_id = cached.partner_id
+            return cached
+    seen = generation(*_CALLER_TABLES)
     async with transaction(ctx.sessionmaker) as session:
-        for token in _candidates(header):
+        for token in candidates:
             found = await partner_for_token(session, token)
             if found is None:
                 continue
             row, kind = found
-            limits = ctx.settings.ocpi
             check_rate(request, row.id, limits.rate_limit_per_second, limits.rate_limit_burst)
             parties = tuple(party_ref(p) for p in row.parties if not p.is_own)
             request.state.ocpi_partner_id = row.id  # for the journal (ocpi.errors)
-            return Caller(row.id, kind, token, row.status, parties)
+            caller = Caller(row.id, kind, token, row.status, parties)
+            if ttl > 0:
+                cache.callers[token_hash(token)] = (caller, time.monotonic() + ttl, seen)
+            return caller
     return None
+
+
+async def _module_allowed(request: Request, partner_id: int, module: str) -> bool:
+    ctx = hub_context(request)
+    ttl = ctx.settings.ocpi.caller_cache_seconds
+    cache = _cache(request)
+    verdict = cache.verdict((partner_id, module)) if ttl > 0 else None
+    if verdict is None:
+        seen = generation(*_CALLER_TABLES)
+        verdict = await module_allowed(ctx.sessionmaker, partner_id, module)
+        if ttl > 0:
+            cache.allowed[(partner_id, module)] = (verdict, time.monotonic() + ttl, seen)
+    return verdict
 
 
 async def registration_caller(request: Request) -> Caller:
@@ -110,8 +179,7 @@ async def partner_caller(request: Request) -> Caller:
         raise unauthorized()
     route = request.scope.get("route")
     module = module_of(getattr(route, "path", request.url.path))
-    if module is not None and not await module_allowed(
-            hub_context(request).sessionmaker, caller.partner_id, module):
+    if module is not None and not await _module_allowed(request, caller.partner_id, module):
         raise OcpiError(GENERIC_CLIENT_ERROR, f"module {module} is not in your roaming "
                         "agreement with this hub", 403)
     return caller

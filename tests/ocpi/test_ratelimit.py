@@ -35,3 +35,21 @@ async def test_partner_over_its_rate_gets_429_others_do_not(make_settings, start
     assert refused.json()["status_code"] == 2000
     assert "rate limit exceeded" in refused.json()["status_message"]
     assert (await ocpi_call("GET", url, quiet)).status_code == 200
+
+
+async def test_cached_caller_is_dropped_when_its_partner_changes(lv_hub) -> None:
+    """The caller cache never outlives a committed change to partners (here: suspended by a
+    Core UPDATE, as the still-alive check does)."""
+    from sqlalchemy import update
+
+    from hub.db.base import transaction
+    from hub.db.models import PartnerRow
+
+    partner_id, token = await fake_partner(lv_hub, [("EE", "ELM", "EMSP")])
+    url = f"{lv_hub.url}/ocpi/cpo/2.2.1/locations"
+    assert (await ocpi_call("GET", url, token)).status_code == 200
+    assert (await ocpi_call("GET", url, token)).status_code == 200  # served from the cache
+    async with transaction(lv_hub.ctx.sessionmaker) as session:
+        await session.execute(update(PartnerRow).where(PartnerRow.id == partner_id)
+                              .values(status="SUSPENDED"))
+    assert (await ocpi_call("GET", url, token)).status_code == 401
