@@ -52,6 +52,12 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (load-independent cost of the server)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Stats:
     latencies: list[float] = field(default_factory=list)
@@ -161,6 +167,24 @@ async def run_load(base_url: str, n: int, meter_values: int, connect_concurrency
     return stats, elapsed, len(connected)
 
 
+# `hub serve` under cProfile; uvicorn re-raises SIGTERM after its shutdown, which would end
+# the process before the stats are written: that re-raise is skipped here.
+_PROFILED_HUB = """
+import cProfile, signal, sys, time
+signal.raise_signal = lambda sig: None
+out = sys.argv[1]
+sys.argv = ["hub", *sys.argv[2:]]
+from hub.cli import main
+prof = cProfile.Profile(time.process_time)
+try:
+    prof.runcall(main)
+except SystemExit:
+    pass
+finally:
+    prof.dump_stats(out)
+"""
+
+
 def start_hub(db: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str, list[str]]:
     http_port, ocpp_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
@@ -180,8 +204,11 @@ def start_hub(db: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str, lis
         subprocess.run([sys.executable, "-m", "hub", *args], env=env, check=True,
                        capture_output=True)
     log = (workdir / "hub.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    # BENCH_PROFILE=FILE: the hub runs under cProfile and writes its stats to FILE at exit.
+    profile = os.environ.get("BENCH_PROFILE")
+    prefix = ["-c", _PROFILED_HUB, profile] if profile else ["-m", "hub"]
+    proc = subprocess.Popen([sys.executable, *prefix, "serve"], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
     _wait_port(ocpp_port, proc)
     return proc, f"ws://127.0.0.1:{ocpp_port}/ocpp", cleanup
 
@@ -205,7 +232,8 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("server did not start")
 
 
-def report(name: str, stats: Stats, elapsed: float, connected: int, rss: float) -> float:
+def report(name: str, stats: Stats, elapsed: float, connected: int, rss: float,
+           cpu: float) -> float:
     lat = sorted(stats.latencies)
     rate = len(lat) / elapsed if elapsed else 0.0
     p50 = statistics.median(lat) * 1000 if lat else float("nan")
@@ -213,6 +241,10 @@ def report(name: str, stats: Stats, elapsed: float, connected: int, rss: float) 
     print(f"{name:<10} stations={connected:<6} calls={len(lat):<7} failed={stats.failed:<5} "
           f"time={elapsed:6.1f}s calls/s={rate:8.1f} p50={p50:7.1f}ms p99={p99:8.1f}ms "
           f"peak_rss={rss:7.1f}MB", flush=True)
+    # Server CPU per call during the load (start-up excluded): far less sensitive than calls/s
+    # to other work sharing the machine.
+    print(f"{'':<10} server cpu={cpu:6.1f}s ({cpu / max(len(lat), 1) * 1e6:6.0f} us/call)",
+          flush=True)
     if stats.errors:
         print(f"{'':<10} errors: {stats.errors}", flush=True)
     return rate
@@ -233,22 +265,26 @@ def main() -> None:
 
     base_proc, base_url = start_baseline()
     try:
+        b_cpu0 = cpu_seconds(base_proc.pid)  # start-up (imports) is not the load's cost
         b_stats, b_time, b_conn = asyncio.run(run_load(base_url, args.stations,
                                                        args.meter_values,
                                                        args.connect_concurrency))
         b_rss = peak_rss_mb(base_proc.pid)
+        b_cpu = cpu_seconds(base_proc.pid) - b_cpu0
     finally:
         base_proc.terminate()
         base_proc.wait()
-    b_rate = report("baseline", b_stats, b_time, b_conn, b_rss)
+    b_rate = report("baseline", b_stats, b_time, b_conn, b_rss, b_cpu)
 
     with tempfile.TemporaryDirectory(prefix="bench-hub-") as tmp:
         hub_proc, hub_url, cleanup = start_hub(args.db, Path(tmp))
         try:
+            h_cpu0 = cpu_seconds(hub_proc.pid)
             h_stats, h_time, h_conn = asyncio.run(run_load(hub_url, args.stations,
                                                            args.meter_values,
                                                            args.connect_concurrency))
             h_rss = peak_rss_mb(hub_proc.pid)
+            h_cpu = cpu_seconds(hub_proc.pid) - h_cpu0
         finally:
             hub_proc.terminate()
             hub_proc.wait()
@@ -256,7 +292,7 @@ def main() -> None:
                 subprocess.run([sys.executable, "-c", "import sys; from hub.cli.pg import "
                                 "drop_schema; drop_schema(sys.argv[1], sys.argv[2])", *cleanup],
                                check=False)
-        h_rate = report(f"hub/{args.db}", h_stats, h_time, h_conn, h_rss)
+        h_rate = report(f"hub/{args.db}", h_stats, h_time, h_conn, h_rss, h_cpu)
     ratio = h_rate / b_rate if b_rate else float("nan")
     ok = (h_stats.failed == 0 and h_conn == args.stations and ratio >= 0.8 and h_rss < 1024)
     print(f"ratio hub/baseline calls/s = {ratio:.2f} (target >= 0.80); "

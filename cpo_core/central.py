@@ -58,6 +58,10 @@ SEEN_WRITE_INTERVAL = timedelta(seconds=30)
 # The station's location id is only a hint for the eMSP's real-time authorization
 # (OCPI 2.2.1 mod_tokens, LocationReferences); re-read at most this often per connection.
 LOCATION_HINT_TTL = timedelta(seconds=60)
+# Open transactions kept per connection for the MeterValues hot path (a station has one per
+# connector; more means a station that never stops: the oldest are dropped, the slow path
+# still finds them in the database).
+MAX_OPEN_TRANSACTIONS = 16
 
 
 def id_tag_info(result: AuthorizationResult) -> IdTagInfo:
@@ -116,6 +120,7 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
         self.auth_cache = auth_cache
         self._seen_written: datetime | None = None
         self._location_hint: tuple[datetime, str | None] | None = None
+        self._open_tx: dict[int, charging.OpenTransaction] = {}
 
     @asynccontextmanager
     async def _unit(self) -> AsyncIterator[AsyncSession]:
@@ -201,12 +206,18 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
                                      **kw: Any) -> call_result.StatusNotification:
         now = self.ctx.clock()
         ts = self._ts(kw["timestamp"], "timestamp") if kw.get("timestamp") else now
+        free_vend = False
         async with self._unit() as session:
             await network.record_status(session, self.id, connector=connector_id, status=status,
                                         error_code=error_code, info=kw.get("info"),
                                         timestamp=ts, now=now)
+            if status == "Preparing" and connector_id > 0:  # free vend: start on plug-in
+                stations = StationRow.__table__
+                free_vend = (await (await session.connection()).execute(
+                    select(stations.c.free_vend_id_tag).where(stations.c.id == self.id))
+                ).scalar() is not None
         monitoring.observe_status(self.ctx, self.id, connector_id, status)
-        if status == "Preparing" and connector_id > 0:  # free vend: start on plug-in
+        if free_vend:
             self.after_reply(lambda: self._free_vend(connector_id))
         return call_result.StatusNotification()
 
@@ -220,14 +231,20 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
 
     @on(Action.start_transaction)
     async def on_start_transaction(self, connector_id: int, id_tag: str, meter_start: int,
-                                   timestamp: str, **_: Any) -> call_result.StartTransaction:
+                                   timestamp: str, **kw: Any) -> call_result.StartTransaction:
         ts = self._ts(timestamp, "timestamp")
         result = self.auth_cache.get(self.id, id_tag) or await self._authorize(id_tag)
+        now = self.ctx.clock()
         async with self._unit() as session:
-            row = await charging.start_transaction(
+            row, new = await charging.start_transaction_once(
                 session, station_id=self.id, connector=connector_id, id_tag=id_tag,
                 meter_start_wh=Decimal(meter_start), timestamp=ts, authorization=result,
-                now=self.ctx.clock())
+                now=now)
+            if new:  # remote start and reservation, in this unit (handlers/operations.py)
+                await self.link_started(session, row, connector_id, id_tag,
+                                        kw.get("reservation_id"), now)
+            tx = await charging.open_transaction(session, row, now)
+        self._remember(tx)
         return call_result.StartTransaction(transaction_id=row.id,
                                             id_tag_info=id_tag_info(result))
 
@@ -235,6 +252,11 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
     async def on_meter_values(self, connector_id: int, meter_value: list[dict[str, Any]],
                               transaction_id: int | None = None) -> call_result.MeterValues:
         samples = self.fix_samples(meter_samples(meter_value, self.id))
+        tx = self._open_tx.get(transaction_id) if transaction_id is not None else None
+        if tx is not None:
+            async with self._unit() as session:
+                await charging.add_meter_values_open(session, tx, samples, self.ctx.clock())
+            return call_result.MeterValues()
         async with self._unit() as session:
             await charging.add_meter_values(session, station_id=self.id, connector=connector_id,
                                             transaction_id=transaction_id, samples=samples,
@@ -246,12 +268,14 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
                                   **kw: Any) -> call_result.StopTransaction:
         ts = self._ts(timestamp, "timestamp")
         samples = self.fix_samples(meter_samples(kw.get("transaction_data") or [], self.id))
+        self._open_tx.pop(transaction_id, None)
         try:
             async with self._unit() as session:
                 # transactionData first: the session's meter values are complete before the CDR.
-                await charging.add_meter_values(
-                    session, station_id=self.id, connector=0, transaction_id=transaction_id,
-                    samples=samples, now=self.ctx.clock())
+                if samples:
+                    await charging.add_meter_values(
+                        session, station_id=self.id, connector=0,
+                        transaction_id=transaction_id, samples=samples, now=self.ctx.clock())
                 await charging.stop_transaction(
                     session, station_id=self.id, transaction_id=transaction_id,
                     meter_stop_wh=Decimal(meter_stop), timestamp=ts, reason=kw.get("reason"),
@@ -269,6 +293,12 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
             async with self.ctx.sessionmaker() as session:
                 result = await tokens.authorize(session, id_tag, location_id=None, remote=None)
         return call_result.StopTransaction(id_tag_info=id_tag_info(result))
+
+    def _remember(self, tx: charging.OpenTransaction) -> None:
+        self._open_tx.pop(tx.pk, None)
+        self._open_tx[tx.pk] = tx
+        while len(self._open_tx) > MAX_OPEN_TRANSACTIONS:
+            del self._open_tx[next(iter(self._open_tx))]
 
     # -- notifications we only acknowledge -----------------------------------------------------
 

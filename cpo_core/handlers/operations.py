@@ -6,7 +6,7 @@ DiagnosticsStatusNotification (OCPP 1.6 sections 6.48 and 6.46); both update the
 operations state and, for firmware, the station's row in the campaign it belongs to.
 
 Remote start correlation (OCPP 1.6 has no id linking a RemoteStartTransaction to the
-StartTransaction that follows; PROTOCOL_NOTES, OCPP): once a StartTransaction has been answered,
+StartTransaction that follows; PROTOCOL_NOTES, OCPP): in the StartTransaction's own unit of work,
 the newest un-linked remote start request for the same station, connector (or any connector if
 the request named none) and idTag (case-insensitive) sent within ``REMOTE_START_WINDOW`` gets the
 session. A StartTransaction naming a ``reservationId`` marks that reservation Used.
@@ -18,13 +18,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from ocpp.routing import after, on
+from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cpo_core.base import parse_timestamp
 from hub.context import HubContext
 from hub.db.base import transaction
 from hub.db.models import (
@@ -34,6 +33,7 @@ from hub.db.models import (
     OcppReservationRow,
     OcppStationOpsRow,
 )
+from hub.services.records import link_ocpi_reservation
 
 log = structlog.get_logger("cpo_core.operations")
 
@@ -89,6 +89,13 @@ async def link_remote_start(session: AsyncSession, station_id: str, connector_id
         OcppRemoteStartRow.session_pk == tx.id))).first()
     if already is not None:  # a retransmitted StartTransaction
         return None
+    return await link_remote_start_row(session, station_id, tx, connector_id, id_tag, now)
+
+
+async def link_remote_start_row(session: AsyncSession, station_id: str,
+                                tx: ChargingSessionRow, connector_id: int, id_tag: str,
+                                now: datetime) -> str | None:
+    """``link_remote_start`` for a session known to be new (not linked yet): one query."""
     request = (await session.scalars(
         select(OcppRemoteStartRow)
         .where(OcppRemoteStartRow.station_id == station_id,
@@ -137,21 +144,16 @@ class OperationHandlers16:
         log.info("ocpp.diagnostics_status", station=self.id, status=status)
         return call_result.DiagnosticsStatusNotification()
 
-    @after(Action.start_transaction)
-    async def after_start_transaction(self, connector_id: int, id_tag: str, timestamp: str,
-                                      **kw: Any) -> None:
-        """Runs once the StartTransaction reply is on the wire (the library's ``@after``)."""
-        try:
-            started = parse_timestamp(timestamp, "timestamp", station_id=self.id)
-            now = self.ctx.clock()
-            async with transaction(self.ctx.sessionmaker) as session:
-                session_id = await link_remote_start(session, self.id, connector_id, id_tag,
-                                                     started, now)
-                if kw.get("reservation_id") is not None:
-                    await use_reservation(session, self.id, int(kw["reservation_id"]), now)
-        except Exception:  # a detached task: nobody else would see the failure
-            log.exception("ocpp.remote_start.link_failed", station=self.id)
-            return
+    async def link_started(self, session: AsyncSession, tx: ChargingSessionRow,
+                           connector_id: int, id_tag: str, reservation_id: Any,
+                           now: datetime) -> None:
+        """In the StartTransaction's own unit of work (committed before the reply): the new
+        session's remote start request and reservation (docs/ocpp.md "Performance")."""
+        session_id = await link_remote_start_row(session, self.id, tx, connector_id, id_tag,
+                                                 now)
+        if reservation_id is not None:
+            await use_reservation(session, self.id, int(reservation_id), now)
+        await link_ocpi_reservation(session, tx)  # issue 5: an OCPI RESERVE_NOW is used
         if session_id is not None:
             log.info("ocpp.remote_start.linked", station=self.id, connector=connector_id,
                      session_id=session_id)

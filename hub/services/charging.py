@@ -12,10 +12,10 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import outbox
@@ -51,7 +51,9 @@ SESSION, CDR = "session", "cdr"
 STALE_CLOSED_FLAG = "stale_closed"
 # OCPI 2.2.1 mod_sessions: the CPO should not flood the eMSP with kWh updates.
 SESSION_UPDATE_MIN_INTERVAL = timedelta(seconds=60)
-
+# Core tables of the hot path (OpenTransaction).
+_METER_VALUES = cast(Table, MeterValueRow.__table__)
+_SESSIONS = cast(Table, ChargingSessionRow.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,75 @@ class MeterSample:
         return self.value * 1000 if self.unit.lower() == "kwh" else self.value
 
 
+@dataclass(slots=True)
+class OpenTransaction:
+    """What the hot path needs of an open OCPP 1.6 transaction, kept in memory by the
+    station's connection (docs/ocpp.md "Performance"): MeterValues for it are two Core
+    statements instead of ORM loads. The database stays the truth: the kWh update only
+    applies while the row is still ACTIVE (the stale sweeper or an operator may close it)."""
+
+    pk: int
+    station_id: str
+    meter_start: Decimal | None
+    active: bool
+    emsp_partner_id: int | None  # outbox routing of session updates; None: nobody to tell
+    notified_at: datetime | None  # last session message enqueued by this connection
+
+
+def _hold(session: AsyncSession, party: PartyRow | None) -> PartyRow | None:
+    """Keep a party loaded for the rest of the unit of work: the session's identity map holds
+    rows weakly, so a later ``session.get`` of the same party would query again."""
+    if party is not None:
+        session.info.setdefault("hub.charging.parties", []).append(party)
+    return party
+
+
+async def open_transaction(session: AsyncSession, row: ChargingSessionRow,
+                           now: datetime) -> OpenTransaction:
+    """The in-memory view of a session just started (or found again) in this unit."""
+    partner_id = None
+    if row.emsp_party_pk is not None:
+        emsp = await session.get(PartyRow, row.emsp_party_pk)  # loaded by the start: no SQL
+        if emsp is not None and not emsp.is_own:
+            partner_id = emsp.partner_id
+    assert row.station_id is not None
+    # The start enqueued a session message (or, retransmitted, did so before): throttle from now.
+    return OpenTransaction(pk=row.id, station_id=row.station_id, meter_start=row.meter_start,
+                           active=row.status == "ACTIVE", emsp_partner_id=partner_id,
+                           notified_at=now)
+
+
+async def add_meter_values_open(
+    session: AsyncSession, tx: OpenTransaction, samples: list[MeterSample], now: datetime
+) -> None:
+    """``add_meter_values`` for a transaction known to be this station's: Core INSERT of the
+    samples and, for an energy register, one Core UPDATE of the session's kWh (only while
+    ACTIVE). The session message to the eMSP is throttled as in ``add_meter_values``."""
+    conn = await session.connection()
+    if samples:
+        await conn.execute(insert(_METER_VALUES), [
+            {"session_pk": tx.pk, "timestamp": s.timestamp, "measurand": s.measurand,
+             "value": s.value, "unit": s.unit, "phase": s.phase, "context": s.context}
+            for s in samples])
+    latest: Decimal | None = None
+    for s in samples:
+        wh = s.energy_wh()
+        if wh is not None and s.phase is None:
+            latest = wh
+    if latest is None or not tx.active or tx.meter_start is None:
+        return
+    result = await conn.execute(
+        update(_SESSIONS).where(_SESSIONS.c.id == tx.pk, _SESSIONS.c.status == "ACTIVE")
+        .values(kwh=max(Decimal(0), (latest - tx.meter_start) / 1000), last_updated=now))
+    if result.rowcount == 0:  # closed meanwhile (sweeper, operator): values kept, no kWh
+        tx.active = False
+        return
+    if tx.emsp_partner_id is not None and (
+            tx.notified_at is None or now - tx.notified_at >= SESSION_UPDATE_MIN_INTERVAL):
+        outbox.enqueue(session, SESSION, str(tx.pk), partner_id=tx.emsp_partner_id, now=now)
+        tx.notified_at = now
+
+
 async def start_transaction(
     session: AsyncSession,
     *,
@@ -82,6 +153,25 @@ async def start_transaction(
     now: datetime,
 ) -> ChargingSessionRow:
     """Idempotent on retransmission: same station, connector, tag, meter and time -> same row."""
+    row, _ = await start_transaction_once(
+        session, station_id=station_id, connector=connector, id_tag=id_tag,
+        meter_start_wh=meter_start_wh, timestamp=timestamp, authorization=authorization,
+        now=now)
+    return row
+
+
+async def start_transaction_once(
+    session: AsyncSession,
+    *,
+    station_id: str,
+    connector: int,
+    id_tag: str,
+    meter_start_wh: Decimal,
+    timestamp: datetime,
+    authorization: AuthorizationResult,
+    now: datetime,
+) -> tuple[ChargingSessionRow, bool]:
+    """``start_transaction``, and whether the row is new (False: a retransmission)."""
     existing = (await session.scalars(select(ChargingSessionRow).where(
         ChargingSessionRow.station_id == station_id,
         ChargingSessionRow.ocpp_connector_id == connector,
@@ -89,14 +179,15 @@ async def start_transaction(
         ChargingSessionRow.start_date_time == timestamp,
     ))).first()
     if existing is not None and existing.meter_start == meter_start_wh:
-        return existing
+        return existing, False
     cpo = await own_party(session, "CPO")
     station = await session.get(StationRow, station_id)
     evse = await evse_for(session, station_id, connector)
     emsp = None
     token = authorization.token
     if token is not None:
-        emsp = await find_party(session, token.owner.country_code, token.owner.party_id, "EMSP")
+        emsp = _hold(session, await find_party(session, token.owner.country_code,
+                                               token.owner.party_id, "EMSP"))
     tariff = await tariff_for_location(session, evse.location_pk if evse else None)
     row = ChargingSessionRow(
         session_id=str(uuid.uuid4()),
@@ -129,7 +220,7 @@ async def start_transaction(
     await _notify_emsp(session, row, SESSION, now)
     log.info("session.started", station=station_id, connector=connector,
              transaction_id=row.id, id_tag=id_tag, status=row.status)
-    return row
+    return row, True
 
 
 async def add_meter_values(
@@ -196,9 +287,12 @@ async def stop_transaction(
     row.status = "COMPLETED"
     row.last_updated = now
     # The eMSP hears of the completed session before its CDR (same transaction, in order).
-    await _notify_emsp(session, row, SESSION, now)
-    if not was_invalid:
-        await _create_cdr(session, row, pricer, now)
+    # No autoflush in between: the session's changes and its price go in one UPDATE (flushed
+    # with the CDR's INSERT), not two.
+    with session.no_autoflush:
+        await _notify_emsp(session, row, SESSION, now)
+        if not was_invalid:
+            await _create_cdr(session, row, pricer, now)
     log.info("session.stopped", station=station_id, transaction_id=transaction_id,
              kwh=str(kwh), flags=flags)
     return row
@@ -378,7 +472,7 @@ async def _notify_emsp(
     """
     if row.emsp_party_pk is None:
         return
-    emsp = await session.get(PartyRow, row.emsp_party_pk)
+    emsp = _hold(session, await session.get(PartyRow, row.emsp_party_pk))
     if emsp is None or emsp.is_own or emsp.partner_id is None:
         return
     subject = subject or str(row.id)
