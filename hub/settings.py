@@ -137,7 +137,7 @@ class OcpiSettings(BaseModel):
     rate_limit_burst: int = 200
     # Seconds a caller (token -> partner, parties, agreements) is kept in memory; any change
     # committed by this process clears it at once, other processes' changes within this time.
-    caller_cache_seconds: float = 5.0
+    caller_cache_seconds: float = 2.0
     # Our own locations/tariffs pushed to partners' Receivers on change (ocpi.push_own):
     # scan interval in seconds; 0 = never push (partners only GET).
     push_interval_seconds: float = 2.0

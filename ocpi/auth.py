@@ -92,8 +92,9 @@ class _CallerCache:
     partner's own answer (bench/ocpi_load.py (a)). An entry is used only while it is younger
     than ``HUB_OCPI__CALLER_CACHE_SECONDS`` and no unit of work of this process has committed a
     write to partners, parties or agreements since it was read (credentials rotated or deleted,
-    status changed, agreement changed: the next request sees it). Unknown tokens are never
-    cached. Writes by another hub process are seen after the lifetime at most.
+    status changed, agreement changed: the next request sees it). Unknown tokens and callers not
+    (yet) registered are never cached. Writes by another process (a CLI command, another hub
+    replica) are seen after the lifetime at most.
     """
 
     def __init__(self) -> None:
@@ -145,7 +146,9 @@ async def identify(request: Request) -> Caller | None:
             parties = tuple(party_ref(p) for p in row.parties if not p.is_own)
             request.state.ocpi_partner_id = row.id  # for the journal (ocpi.errors)
             caller = Caller(row.id, kind, token, row.status, parties)
-            if ttl > 0:
+            # Only registered callers: a registration in progress (token A, PLANNED) may be
+            # completed by another process (`hub partners register`) at any moment.
+            if ttl > 0 and caller.registered:
                 cache.callers[token_hash(token)] = (caller, time.monotonic() + ttl, seen)
             return caller
     return None
