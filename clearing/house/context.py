@@ -32,7 +32,7 @@ class RunCaches:
     decisions: dict[tuple[Any, ...], tax.TaxDecision] = field(default_factory=dict)
     rates: dict[tuple[str, date], fx.FxRate] = field(default_factory=dict)
     rules: dict[tuple[Any, ...], list[split.SplitRule]] = field(default_factory=dict)
-    owners: dict[str | None, str | None] = field(default_factory=dict)
+    owners: dict[tuple[str | None, date], str | None] = field(default_factory=dict)
     all_rules: list[split.SplitRule] | None = None
 
     async def load(self, session: AsyncSession) -> None:
@@ -79,12 +79,15 @@ class RunCaches:
             self.rates[key] = await fx.rate_for(session, currency, on)
         return self.rates[key]
 
-    async def owner_code(self, session: AsyncSession, location_id: str | None) -> str | None:
-        if location_id not in self.owners:
+    async def owner_code(self, session: AsyncSession, location_id: str | None, on: date
+                         ) -> str | None:
+        """The location's owner on the day of the session (owner assignments are dated)."""
+        key = (location_id, on)
+        if key not in self.owners:
             owner = await ref_entities.owner_of(session, location_id=location_id,
-                                                station_id=None)
-            self.owners[location_id] = owner.code if owner is not None else None
-        return self.owners[location_id]
+                                                station_id=None, on=on)
+            self.owners[key] = owner.code if owner is not None else None
+        return self.owners[key]
 
     async def split_rules(self, session: AsyncSession, owner: str | None,
                           location_id: str | None, on: date) -> list[split.SplitRule]:

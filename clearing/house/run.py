@@ -258,7 +258,7 @@ async def _reprice(session: AsyncSession, pk: int, now: datetime) -> tuple[str, 
 
 async def _split(session: AsyncSession, f: CdrFacts, rated: Rated, supplier_code: str,
                  c: RunCaches, on: Any) -> list[Part]:
-    owner = await c.owner_code(session, f.location_id)
+    owner = await c.owner_code(session, f.location_id, on)
     rules = await c.split_rules(session, owner, f.location_id, on)
     sign = -ONE if rated.net < 0 else ONE
     if not rules:  # the common case, as split() would do it: VAT to TAX, the rest to the owner
