@@ -138,14 +138,39 @@ async def statements(session: AsyncSession, label: str, entity_pk: int) -> list[
             gross_amount=sign * (net + vat), energy_kwh=cc.energy,
             tax_rule=cc.tax_rule, vat_rate=cc.vat_rate))  # type: ignore[arg-type]
     start, end_incl = await _span(session, label, pks)
+    opening = await _open_items_before(session, entity_pk, start)
     out = []
-    for (other, ccy), items in sorted(lines.items()):
-        total = sum((x.gross_amount for x in items), ZERO)
+    for key in sorted(set(lines) | set(opening)):
+        other, ccy = key
+        items = lines.get(key, [])
+        brought = opening.get(key, ZERO)
+        total = brought + sum((x.gross_amount for x in items), ZERO)
         out.append(Statement(issuer=me, counterparty=await _party(session, other),
                              period_start=start, period_end=end_incl, currency=ccy,
-                             opening_balance=ZERO, lines=tuple(items), closing_balance=total,
-                             title=f"Clearing statement {label}"))
+                             opening_balance=brought, lines=tuple(items),
+                             closing_balance=total, title=f"Clearing statement {label}"))
     return out
+
+
+async def _open_items_before(session: AsyncSession, entity_pk: int, start: date
+                             ) -> dict[tuple[int, str], Decimal]:
+    """The opening balance per counterparty and currency: CDRs of earlier periods booked but
+    not settled yet (accepted or invoiced, not paid or netted), + receivable, - payable."""
+    rows = (await session.execute(
+        select(CdrClearingRow.supplier_pk, CdrClearingRow.customer_pk, CdrClearingRow.currency,
+               CdrClearingRow.net, CdrClearingRow.vat)
+        .join(SettlementPeriodRow, SettlementPeriodRow.id == CdrClearingRow.period_pk)
+        .where(SettlementPeriodRow.start < start, CdrClearingRow.direct.is_(False),
+               CdrClearingRow.booked.is_(True),
+               CdrClearingRow.state.in_((lc.ACCEPTED, lc.INVOICED)),
+               or_(CdrClearingRow.supplier_pk == entity_pk,
+                   CdrClearingRow.customer_pk == entity_pk)))).all()
+    out: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
+    for supplier, customer, currency, net, vat in rows:
+        sign = Decimal(1) if supplier == entity_pk else Decimal(-1)
+        other = (customer if sign == 1 else supplier) or 0
+        out[(other, currency or "EUR")] += sign * ((net or ZERO) + (vat or ZERO))
+    return {k: v for k, v in out.items() if v}
 
 
 async def remittances(session: AsyncSession, label: str, payer_pk: int) -> list[Remittance]:

@@ -1,5 +1,5 @@
-"""Owner assignments are dated: a station site that changes owner mid-month pays each session's
-remainder to the owner of that day."""
+"""Owner assignments are dated (a site that changes owner mid-month pays each session's
+remainder to the owner of that day), and statements bring forward what is still open."""
 
 from __future__ import annotations
 
@@ -38,3 +38,26 @@ async def test_owner_of_the_session_day_gets_the_remainder(db) -> None:
     owners = [[(codes[ent], credit) for _, ent, _, credit, role in await ledger_lines(db, pk)
                if role == "OWNER"] for pk in pks]
     assert owners == [[("FI-OLD", Decimal("8.00"))], [("FI-NEW", Decimal("8.00"))]]
+
+
+async def test_statement_brings_forward_unpaid_items_of_earlier_periods(db) -> None:
+    """The Estonian eMSP charged 7.00 at our station in October (reverse charge: gross 7.00),
+    invoiced at October's close and not paid; in November 3.00 more. LV-BIM's November
+    statement to EE-ELM: opening 7.00 (the open October item), line 3.00, closing 10.00."""
+    from clearing.house.documents import statements
+    from tests.clearing.test_house_support import close
+
+    net = await network(db)
+    oct_, nov = (datetime(2026, 10, 20, 12, tzinfo=UTC), datetime(2026, 11, 10, 12, tzinfo=UTC))
+    await add_cdr(db, "EE-OCT", cpo=net.parties["LV*BIM/CPO"],
+                  emsp=net.parties["EE*ELM/EMSP"], end=oct_, kwh="20", excl="7.00")
+    await close(db, "2026-10")
+    await add_cdr(db, "EE-NOV", cpo=net.parties["LV*BIM/CPO"],
+                  emsp=net.parties["EE*ELM/EMSP"], end=nov, kwh="10", excl="3.00")
+    await run(db, "2026-11")
+    async with db() as s:
+        [st] = await statements(s, "2026-11", net.entities["LV-BIM"])
+    assert st.counterparty.name and st.currency == "EUR"
+    assert (st.opening_balance, [x.gross_amount for x in st.lines], st.closing_balance) == (
+        Decimal("7.00"), [Decimal("3.00")], Decimal("10.00"))
+    assert [x.reference for x in st.lines] == ["EE-NOV"]
