@@ -30,6 +30,7 @@ from sqlalchemy.orm import aliased
 from clearing.house import ledger
 from clearing.house import lifecycle as lc
 from clearing.house.ledger import Posting, cr, dr
+from clearing.house.monthly import book_monthly_fees
 from clearing.house.numbering import next_number
 from clearing.house.periods import CLOSED, OPEN, PeriodClosed, add_months, local_date
 from clearing.house.settle import settle_netting
@@ -61,11 +62,12 @@ class CloseResult:
     invoices: list[str] = field(default_factory=list)
     credit_notes: list[str] = field(default_factory=list)
     nettings: list[str] = field(default_factory=list)
+    monthly_fees: int = 0  # per-charge-point fee entries booked (clearing.house.monthly)
 
     def json(self) -> dict[str, Any]:
         return {"closed": self.closed, "already_closed": self.already_closed,
                 "invoices": self.invoices, "credit_notes": self.credit_notes,
-                "nettings": self.nettings}
+                "nettings": self.nettings, "monthly_fees": self.monthly_fees}
 
 
 def _orig() -> Any:
@@ -318,6 +320,8 @@ async def close_month(sm: async_sessionmaker[AsyncSession], label: str, *, now: 
                 await close_period(session, pk, now=now, zone=zone, result=result)
         except PeriodClosed:  # closed meanwhile by another run (the row lock made us wait)
             result.already_closed.append(pk)
+    async with transaction(sm) as session:  # issue 6: per-charge-point fees of the month
+        result.monthly_fees = await book_monthly_fees(session, label, now)
     async with transaction(sm) as session:
         session.add(ClearingRunRow(kind="CLOSE", period=label, started_at=now,
                                    finished_at=datetime.now(now.tzinfo),

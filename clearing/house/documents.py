@@ -26,6 +26,7 @@ from clearing.finance.documents import (
 )
 from clearing.house import ledger
 from clearing.house import lifecycle as lc
+from clearing.house.monthly import entry_prefix
 from clearing.house.periods import add_months, parse_label
 from hub.db.models import CdrRow
 from hub.db.models_clearing import (
@@ -214,6 +215,8 @@ async def remittances(session: AsyncSession, label: str, payer_pk: int) -> list[
             reference=loc, description=f"location {loc}", sessions=a["sessions"],
             energy_kwh=ZERO, revenue=a["revenue"], fees=tuple(sorted(a["fees"].items())),
             payout=a["payout"]))
+    for (owner, ccy), line in await _monthly_fee_lines(session, label, payer_pk):
+        grouped[(owner, ccy)].append(line)
     start, end_incl = await _span(session, label, pks)
     out = []
     for (owner, ccy), items in sorted(grouped.items()):
@@ -222,6 +225,29 @@ async def remittances(session: AsyncSession, label: str, payer_pk: int) -> list[
             period_start=start, period_end=end_incl,
             currency=ccy, lines=tuple(items),
             total_payout=sum((x.payout for x in items), ZERO)))
+    return out
+
+
+async def _monthly_fee_lines(session: AsyncSession, label: str, payer_pk: int
+                             ) -> list[tuple[tuple[int, str], RemittanceLine]]:
+    """The month's per-charge-point fees (clearing.house.monthly) as remittance lines, on the
+    remittances our own entity pays: each fee is deducted from the owner's payout."""
+    payer = await session.get(LegalEntityRow, payer_pk)
+    if payer is None or not payer.is_own:
+        return []
+    rows = (await session.execute(
+        select(JournalEntryRow.description, JournalLineRow)
+        .join(JournalLineRow, JournalLineRow.entry_pk == JournalEntryRow.id)
+        .where(JournalEntryRow.key.like(f"{entry_prefix(label)}%"))
+        .order_by(JournalEntryRow.id, JournalLineRow.id))).all()
+    out = []
+    for description, line in rows:
+        if line.role == "OWNER" and line.account == ledger.SPLIT_PAYABLE and line.debit:
+            fee = line.debit
+            role = description.split(" ", 1)[0]
+            out.append(((line.entity_pk or 0, line.currency), RemittanceLine(
+                reference="monthly fees", description=description[:200], sessions=0,
+                energy_kwh=ZERO, revenue=ZERO, fees=((role, fee),), payout=-fee)))
     return out
 
 

@@ -61,3 +61,54 @@ async def test_statement_brings_forward_unpaid_items_of_earlier_periods(db) -> N
     assert (st.opening_balance, [x.gross_amount for x in st.lines], st.closing_balance) == (
         Decimal("7.00"), [Decimal("3.00")], Decimal("10.00"))
     assert [x.reference for x in st.lines] == ["EE-NOV"]
+
+
+async def test_monthly_fee_per_charge_point_booked_once_and_deducted_from_the_owner(db
+                                                                                    ) -> None:
+    """FI-OWN owns site FI-LOC with 3 stations; our platform (LV-BIM) charges 9.90 EUR per
+    charge point per month + Finnish VAT 25.5 %: 3 x 9.90 = 29.70, VAT 7.5735 -> 7.57, fee
+    37.27. Closing November books Dr split payable FI-OWN 37.27 / Cr revenue LV-BIM 29.70 /
+    Cr VAT 7.57 once (a second close books nothing); FI-OWN's remittance shows the fee and a
+    payout of -37.27 (no sessions this month)."""
+    from clearing.house import ledger
+    from clearing.house.close import close_month
+    from clearing.house.documents import remittances
+    from clearing.split import SplitRule, save_rule
+    from hub.services.network import add_station, create_location
+
+    net = await network(db)
+    now = datetime(2026, 12, 3, 12, tzinfo=UTC)
+    async with transaction(db) as s:
+        await create_entity(s, "FI-OWN", {"name": "FI-OWN", "country": "FI"})
+        await assign_owner(s, "LOCATION", "FI-LOC", "FI-OWN", date(2026, 1, 1))
+        await create_location(s, "FI-LOC", name="Site", address="Katu 1", city="Espoo",
+                              postal_code="02100", country="FIN", latitude="60.20000",
+                              longitude="24.65000", time_zone="Europe/Helsinki", tariff=None,
+                              now=now)
+        for n in range(3):
+            await add_station(s, f"FI-CP-{n}", password=None, location_id="FI-LOC",
+                              connectors=2, now=now)
+        await save_rule(s, SplitRule(
+            id=0, role="PLATFORM", entity_code="LV-BIM", basis="MONTHLY_PER_CHARGE_POINT",
+            amount=Decimal("9.90"), percent=None, tax_rule="DOMESTIC_VAT",
+            vat_rate=Decimal("25.5"), valid_from=date(2026, 1, 1), valid_to=None,
+            scope="ALL", scope_id=None))
+    first = await close_month(db, "2026-11", now=now, zone="Europe/Riga")
+    again = await close_month(db, "2026-11", now=now, zone="Europe/Riga")
+    assert (first.monthly_fees, again.monthly_fees) == (1, 0)
+    async with db() as s:
+        codes = dict((await s.execute(select(LegalEntityRow.id, LegalEntityRow.code))).all())
+    lines = [(acc, codes.get(ent) if ent else None, d, c)
+             for acc, ent, d, c, _ in await ledger_lines(db)]
+    assert lines == [(ledger.SPLIT_PAYABLE, "FI-OWN", Decimal("37.27"), Decimal(0)),
+                     (ledger.REVENUE, "LV-BIM", Decimal(0), Decimal("29.70")),
+                     (ledger.VAT_OUTPUT, None, Decimal(0), Decimal("7.57"))]
+    async with db() as s:
+        [rem] = await remittances(s, "2026-11", net.entities["LV-BIM"])
+    assert rem.owner.name == "FI-OWN" and rem.total_payout == Decimal("-37.27")
+    [line] = rem.lines
+    assert line.fees == (("PLATFORM", Decimal("37.27")),) and line.sessions == 0
+    from clearing.finance import pdf, statements
+
+    assert b"monthly fees" in statements.remittance_csv(rem)
+    assert statements.remittance_xlsx(rem)[:2] == b"PK" and pdf.remittance_pdf(rem)[:4] == b"%PDF"
