@@ -38,7 +38,7 @@ from hub.services.partners import endpoint_url
 from ocpi.agreements import allowed_in
 from ocpi.auth import CONNECTED
 from ocpi.client import OcpiUnreachable, ocpi_request, routing_headers
-from ocpi.delivery import _target, check_reply
+from ocpi.delivery import check_reply, receiver_target
 from ocpi.encoding import loads
 from ocpi.journal import CORRELATION_ID
 from ocpi.object_store import partner_location
@@ -135,7 +135,7 @@ def broadcast_handler(ctx: HubContext) -> DeliveryHandler:
         async with transaction(ctx.sessionmaker) as db:
             partner = await db.get(PartnerRow, message.partner_id) \
                 if message.partner_id is not None else None
-            target = await _target(ctx, db, partner, module)
+            target = await receiver_target(ctx, db, partner, module)
         origin, to = p.get("from"), p.get("to")
         sender = PartyRef(origin[0], origin[1], "HUB") if origin else None
         receiver = PartyRef(to[0], to[1], to[2]) if to else None

@@ -56,8 +56,10 @@ class Target:
     use_base64: bool
 
 
-async def _target(ctx: HubContext, db: AsyncSession, partner: PartnerRow | None,
-                  module: str) -> Target:
+async def receiver_target(ctx: HubContext, db: AsyncSession, partner: PartnerRow | None,
+                          module: str) -> Target:
+    """Where ``partner`` receives ``module`` (its Receiver endpoint), checked against its
+    roaming agreement and status; a DeliveryError says whether retrying can help."""
     if partner is None:
         raise DeliveryError("partner no longer exists", retryable=False)
     if not await allowed_in(db, partner.id, module):
@@ -86,8 +88,9 @@ def check_reply(reply: OcpiReply, what: str) -> None:
     raise DeliveryError(detail, retryable=False)
 
 
-async def _send(ctx: HubContext, target: Target, method: str, url: str, body: dict[str, Any],
-                sender: PartyRef, receiver: PartyRef | None) -> None:
+async def send(ctx: HubContext, target: Target, method: str, url: str, body: dict[str, Any],
+               sender: PartyRef, receiver: PartyRef | None) -> None:
+    """One delivery call with routing headers; raises DeliveryError unless it was accepted."""
     try:
         reply = await ocpi_request(
             ctx.http, method, url, token=target.token, use_base64=target.use_base64, body=body,
@@ -118,7 +121,7 @@ async def _load(
             raise DeliveryError(exc.message, retryable=False) from exc
         partner = await db.get(PartnerRow, message.partner_id) \
             if message.partner_id is not None else None
-        target = await _target(ctx, db, partner, module)
+        target = await receiver_target(ctx, db, partner, module)
     return subject, target
 
 
@@ -126,7 +129,7 @@ def session_handler(ctx: HubContext) -> DeliveryHandler:
     async def deliver_session(message: OutboxMessage) -> None:
         s, target = await _load(ctx, message, "sessions", get_session_by_pk)
         url = f"{target.url}/{s.cpo.country_code}/{s.cpo.party_id}/{s.id}"
-        await _send(ctx, target, "PUT", url, session_from_domain(s), s.cpo, s.token_owner)
+        await send(ctx, target, "PUT", url, session_from_domain(s), s.cpo, s.token_owner)
         log.info("ocpi.session.delivered", partner_id=target.partner_id, session_id=s.id,
                  status=s.status)
 
@@ -136,7 +139,7 @@ def session_handler(ctx: HubContext) -> DeliveryHandler:
 def cdr_handler(ctx: HubContext) -> DeliveryHandler:
     async def deliver_cdr(message: OutboxMessage) -> None:
         cdr, target = await _load(ctx, message, "cdrs", get_cdr_by_pk)
-        await _send(ctx, target, "POST", target.url, cdr_from_domain(cdr), cdr.cpo,
+        await send(ctx, target, "POST", target.url, cdr_from_domain(cdr), cdr.cpo,
                     cdr.token_owner)
         log.info("ocpi.cdr.delivered", partner_id=target.partner_id, cdr_id=cdr.id)
 

@@ -52,7 +52,7 @@ from hub.services.parties import party_ref
 from hub.services.partners import endpoint_url
 from ocpi.agreements import allowed_in
 from ocpi.auth import CONNECTED
-from ocpi.delivery import _send, _target
+from ocpi.delivery import receiver_target, send
 from ocpi.mappers import location_from_domain
 from ocpi.object_store import own_tariff
 from ocpi.tariffs import tariff_json
@@ -159,11 +159,11 @@ def location_push_handler(ctx: HubContext) -> DeliveryHandler:
             except NotFound as exc:
                 raise DeliveryError(exc.message, retryable=False) from exc
             partner = await _partner(db, message)
-            target = await _target(ctx, db, partner, "locations")
+            target = await receiver_target(ctx, db, partner, "locations")
             receiver = _receiver(partner) if partner else None
         body: dict[str, Any] = location_from_domain(loc)
         url = f"{target.url}/{loc.owner.country_code}/{loc.owner.party_id}/{loc.id}"
-        await _send(ctx, target, "PUT", url, body, loc.owner, receiver)
+        await send(ctx, target, "PUT", url, body, loc.owner, receiver)
         log.info("ocpi.push_own.location", partner_id=target.partner_id, location_id=loc.id)
 
     return push_location
@@ -179,11 +179,11 @@ def tariff_push_handler(ctx: HubContext) -> DeliveryHandler:
             row, party = found
             body = tariff_json(row, party)
             partner = await _partner(db, message)
-            target = await _target(ctx, db, partner, "tariffs")
+            target = await receiver_target(ctx, db, partner, "tariffs")
             receiver = _receiver(partner) if partner else None
             sender = party_ref(party)
         url = f"{target.url}/{sender.country_code}/{sender.party_id}/{row.tariff_id}"
-        await _send(ctx, target, "PUT", url, body, sender, receiver)
+        await send(ctx, target, "PUT", url, body, sender, receiver)
         log.info("ocpi.push_own.tariff", partner_id=target.partner_id, tariff_id=row.tariff_id)
 
     return push_tariff

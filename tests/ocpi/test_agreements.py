@@ -11,7 +11,7 @@ from hub.context import utcnow
 from hub.db.base import transaction
 from hub.db.models import PartnerRow
 from hub.ports import DeliveryError
-from ocpi.delivery import _target
+from ocpi.delivery import receiver_target
 from ocpi.hubclientinfo import announce_changes, still_alive
 from tests.conftest import free_port
 from tests.ocpi.conftest import Pair, fake_partner, ocpi_call, the_partner
@@ -49,7 +49,7 @@ async def test_delivery_to_a_denied_module_is_dead_lettered(lv_hub: object) -> N
     async with transaction(hub.ctx.sessionmaker) as db:  # type: ignore[attr-defined]
         partner = await db.get(PartnerRow, pid)
         with pytest.raises(DeliveryError) as denied:
-            await _target(hub.ctx, db, partner, "cdrs")  # type: ignore[attr-defined]
+            await receiver_target(hub.ctx, db, partner, "cdrs")  # type: ignore[attr-defined]
     assert denied.value.retryable is False
     assert "roaming agreement" in str(denied.value)
 

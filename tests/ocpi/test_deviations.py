@@ -18,7 +18,7 @@ from hub.domain import AllowedType
 from hub.ports import DeliveryError
 from ocpi.authorize import OcpiRemoteAuthorizer
 from ocpi.client import ocpi_request
-from ocpi.delivery import _target
+from ocpi.delivery import receiver_target
 from ocpi.journal import runtime_for
 from tests.ocpi.conftest import Pair, fake_partner, ocpi_call, the_partner
 from tests.ocpi.journal_helpers import admin, journal
@@ -68,7 +68,7 @@ async def test_missing_endpoint_is_reported(hub_ctx: Any) -> None:
     pid, _ = await fake_partner(SimpleNamespace(ctx=hub_ctx), endpoints=[])
     async with transaction(hub_ctx.sessionmaker) as db:
         with pytest.raises(DeliveryError) as exc:
-            await _target(hub_ctx, db, await db.get(PartnerRow, pid), "sessions")
+            await receiver_target(hub_ctx, db, await db.get(PartnerRow, pid), "sessions")
     assert exc.value.retryable is True
     [row] = await _rows(hub_ctx)
     assert (row.partner_id, row.module, row.deviations) == (pid, "sessions", "missing_endpoint")
