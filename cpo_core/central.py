@@ -19,7 +19,6 @@ from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cpo_core import monitoring
@@ -32,7 +31,7 @@ from cpo_core.vend import free_vend_start
 from cpo_core.vendors import VendorQuirks16
 from hub.context import HubContext
 from hub.db.base import transaction
-from hub.db.models import LocationRow, OutboxRow, StationRow
+from hub.db.models import OutboxRow
 from hub.domain import AllowedType, AuthorizationResult, NotFound, PartyRef
 from hub.ports import RemoteAuthorizer
 from hub.services import charging, network, tokens
@@ -55,9 +54,6 @@ DEFAULT_UNIT = "Wh"
 # (and at most half a heartbeat interval apart; docs/ocpp.md "Performance"). Boot, connect,
 # disconnect and an answered monitoring probe always write it.
 SEEN_WRITE_INTERVAL = timedelta(seconds=30)
-# The station's location id is only a hint for the eMSP's real-time authorization
-# (OCPI 2.2.1 mod_tokens, LocationReferences); re-read at most this often per connection.
-LOCATION_HINT_TTL = timedelta(seconds=60)
 # Open transactions kept per connection for the MeterValues hot path (a station has one per
 # connector; more means a station that never stops: the oldest are dropped, the slow path
 # still finds them in the database).
@@ -119,7 +115,6 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
         self.ctx = ctx
         self.auth_cache = auth_cache
         self._seen_written: datetime | None = None
-        self._location_hint: tuple[datetime, str | None] | None = None
         self._open_tx: dict[int, charging.OpenTransaction] = {}
 
     @asynccontextmanager
@@ -148,15 +143,8 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
         return result
 
     async def _location_id(self, session: AsyncSession) -> str | None:
-        now = self.ctx.clock()
-        if self._location_hint is not None and now - self._location_hint[0] < LOCATION_HINT_TTL:
-            return self._location_hint[1]
-        location_id = (await session.scalars(
-            select(LocationRow.location_id).join(StationRow,
-                                                 StationRow.location_pk == LocationRow.id)
-            .where(StationRow.id == self.id))).first()
-        self._location_hint = (now, location_id)
-        return location_id
+        facts = await network.station_facts(session, self.id)  # cached (hub.db.refcache)
+        return facts.location_id if facts is not None else None
 
     # -- core profile (OCPP 1.6 section 4) ------------------------------------------------------
 
@@ -168,17 +156,17 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
         if pending is not None:
             return call_result.BootNotification(format_timestamp(now), pending,
                                                 RegistrationStatus.pending)
-        try:
-            async with self._unit() as session:
-                await network.record_boot(
-                    session, self.id, vendor=charge_point_vendor, model=charge_point_model,
-                    serial_number=kw.get("charge_point_serial_number")
-                    or kw.get("charge_box_serial_number"),
-                    firmware_version=kw.get("firmware_version"), ocpp_version="1.6", now=now)
-            self._seen_written = now
-        except NotFound:  # removed while connected
+        async with self.ctx.sessionmaker() as session:  # cached: no SQL
+            known = await network.station_facts(session, self.id) is not None
+        if not known:  # removed while connected
             return call_result.BootNotification(format_timestamp(now), 0,
                                                 RegistrationStatus.rejected)
+        await self.ctx.group_commit.write(network.boot_write(
+            self.id, vendor=charge_point_vendor, model=charge_point_model,
+            serial_number=kw.get("charge_point_serial_number")
+            or kw.get("charge_box_serial_number"),
+            firmware_version=kw.get("firmware_version"), ocpp_version="1.6", now=now))
+        self._seen_written = now
         log.info("ocpp.boot", station=self.id, vendor=charge_point_vendor,
                  model=charge_point_model)
         monitoring.observe_alive(self.ctx, self.id)
@@ -196,8 +184,7 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
         window = min(SEEN_WRITE_INTERVAL,
                      timedelta(seconds=self.ctx.settings.ocpp.heartbeat_interval / 2))
         if self._seen_written is None or now - self._seen_written >= window:
-            async with self._unit() as session:
-                await network.mark_seen(session, self.id, now)
+            await self.ctx.group_commit.write(network.seen_write(self.id, now))
             self._seen_written = now
         return call_result.Heartbeat(current_time=format_timestamp(now))
 
@@ -207,15 +194,15 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
         now = self.ctx.clock()
         ts = self._ts(kw["timestamp"], "timestamp") if kw.get("timestamp") else now
         free_vend = False
-        async with self._unit() as session:
-            await network.record_status(session, self.id, connector=connector_id, status=status,
-                                        error_code=error_code, info=kw.get("info"),
-                                        timestamp=ts, now=now)
+        async with self.ctx.sessionmaker() as session:  # reference data: cached, no SQL
+            evse = await network.evse_ref(session, self.id, connector_id) \
+                if connector_id > 0 else None
             if status == "Preparing" and connector_id > 0:  # free vend: start on plug-in
-                stations = StationRow.__table__
-                free_vend = (await (await session.connection()).execute(
-                    select(stations.c.free_vend_id_tag).where(stations.c.id == self.id))
-                ).scalar() is not None
+                facts = await network.station_facts(session, self.id)
+                free_vend = facts is not None and facts.free_vend_id_tag is not None
+        await self.ctx.group_commit.write(*network.status_writes(
+            self.id, connector=connector_id, status=status, error_code=error_code,
+            info=kw.get("info"), timestamp=ts, now=now, evse=evse))
         monitoring.observe_status(self.ctx, self.id, connector_id, status)
         if free_vend:
             self.after_reply(lambda: self._free_vend(connector_id))
@@ -254,6 +241,10 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
         samples = self.fix_samples(meter_samples(meter_value, self.id))
         tx = self._open_tx.get(transaction_id) if transaction_id is not None else None
         if tx is not None:
+            writes = charging.meter_writes(tx, samples, self.ctx.clock())
+            if writes is not None:  # the common case: batched with other stations' writes
+                await self.ctx.group_commit.write(*writes)
+                return call_result.MeterValues()
             async with self._unit() as session:
                 await charging.add_meter_values_open(session, tx, samples, self.ctx.clock())
             return call_result.MeterValues()

@@ -190,8 +190,8 @@ class OcppServer:
 
     async def _mark(self, station_id: str, *, connected: bool) -> None:
         try:
-            async with transaction(self.ctx.sessionmaker) as session:
-                await network.mark_seen(session, station_id, self.ctx.clock(), connected)
+            await self.ctx.group_commit.write(
+                network.seen_write(station_id, self.ctx.clock(), connected))
         except Exception:
             log.exception("ocpp.station.mark_failed", station=station_id)
 

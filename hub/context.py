@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from hub.db.groupcommit import GroupCommitter
 from hub.outbox import OutboxWorker
 from hub.ports import CdrPricer, RemoteAuthorizer
 from hub.settings import Settings
@@ -35,6 +36,14 @@ class HubContext:
     # Running parts registered by the composition root (e.g. "ocpp": the OCPP server), so an
     # edge's own admin router can reach them without the kernel knowing their types.
     components: dict[str, Any] = field(default_factory=dict)
+    _group_commit: GroupCommitter | None = field(default=None, repr=False)
+
+    @property
+    def group_commit(self) -> GroupCommitter:
+        """Batched plain writes of the OCPP hot path (hub.db.groupcommit)."""
+        if self._group_commit is None:
+            self._group_commit = GroupCommitter(self.sessionmaker)
+        return self._group_commit
 
     def outbox_written(self) -> None:
         """Call after committing a transaction that enqueued outbox rows."""

@@ -14,6 +14,7 @@ session. A StartTransaction naming a ``reservationId`` marks that reservation Us
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +34,8 @@ from hub.db.models import (
     OcppReservationRow,
     OcppStationOpsRow,
 )
+from hub.db.models_ocpi_commands import OcpiReservationRow
+from hub.db.refcache import cached
 from hub.services.records import link_ocpi_reservation
 
 log = structlog.get_logger("cpo_core.operations")
@@ -115,6 +118,31 @@ async def link_remote_start_row(session: AsyncSession, station_id: str,
     return tx.session_id
 
 
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """Stations with a remote start request or an OCPI reservation waiting for a session."""
+
+    remote_starts: frozenset[str]
+    ocpi_reservations: frozenset[str]
+
+
+_WAITING_TABLES = (OcppRemoteStartRow.__tablename__, OcpiReservationRow.__tablename__)
+
+
+async def stations_waiting(session: AsyncSession) -> Waiting:
+    """Read on every StartTransaction, changed only by remote starts and reservations: cached
+    (hub.db.refcache), so a start on a station nobody waits for costs no query for them."""
+    async def load() -> Waiting:
+        remote = (await session.scalars(select(OcppRemoteStartRow.station_id).where(
+            OcppRemoteStartRow.session_pk.is_(None),
+            OcppRemoteStartRow.status.in_(OPEN_REMOTE_START)).distinct())).all()
+        reserved = (await session.scalars(select(OcpiReservationRow.station_id).where(
+            or_(OcpiReservationRow.status == "RESERVED",
+                OcpiReservationRow.session_pk.is_(None))).distinct())).all()
+        return Waiting(frozenset(remote), frozenset(reserved))
+    return await cached(session, "stations_waiting", _WAITING_TABLES, load)
+
+
 async def use_reservation(session: AsyncSession, station_id: str, reservation_id: int,
                           now: datetime) -> None:
     row = await session.get(OcppReservationRow, reservation_id)
@@ -149,11 +177,15 @@ class OperationHandlers16:
                            now: datetime) -> None:
         """In the StartTransaction's own unit of work (committed before the reply): the new
         session's remote start request and reservation (docs/ocpp.md "Performance")."""
-        session_id = await link_remote_start_row(session, self.id, tx, connector_id, id_tag,
-                                                 now)
+        waiting = await stations_waiting(session)  # cached: no query on most starts
+        session_id = None
+        if self.id in waiting.remote_starts:
+            session_id = await link_remote_start_row(session, self.id, tx, connector_id, id_tag,
+                                                     now)
         if reservation_id is not None:
             await use_reservation(session, self.id, int(reservation_id), now)
-        await link_ocpi_reservation(session, tx)  # issue 5: an OCPI RESERVE_NOW is used
+        if self.id in waiting.ocpi_reservations:
+            await link_ocpi_reservation(session, tx)  # issue 5: an OCPI RESERVE_NOW is used
         if session_id is not None:
             log.info("ocpp.remote_start.linked", station=self.id, connector=connector_id,
                      session_id=session_id)

@@ -19,11 +19,25 @@ from sqlalchemy.orm import ORMExecuteState, Session
 
 _generations: dict[str, int] = {}
 _FLAG = "hub_changed_tables"
+# Execution option of writes that only touch live-state columns no cache holds (a station's
+# last_seen_at/connected, an EVSE's status, a location's last_updated): they bump nothing, so
+# the reference caches (``hub.db.refcache``) keep hitting while stations report.
+VOLATILE = {"hub_volatile": True}
 
 
 def generation(*tables: str) -> int:
     """A number that changes whenever one of ``tables`` was written and committed."""
     return sum(_generations.get(t, 0) for t in tables)
+
+
+def touched(session: Session, tables: tuple[str, ...]) -> bool:
+    """Has this (uncommitted) unit of work written one of ``tables``? A cache must not keep
+    what such a unit reads: it may still roll back."""
+    changed = session.info.get(_FLAG)
+    if changed and not changed.isdisjoint(tables):
+        return True
+    return any(getattr(getattr(o, "__table__", None), "name", None) in tables
+               for o in chain(session.new, session.dirty, session.deleted))
 
 
 def _mark(session: Session, tables: set[str]) -> None:
@@ -39,7 +53,8 @@ def _after_flush(session: Session, _context: Any) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _on_execute(state: ORMExecuteState) -> None:
-    if state.is_update or state.is_delete or state.is_insert:
+    if (state.is_update or state.is_delete or state.is_insert) and not \
+            state.execution_options.get("hub_volatile"):
         table = getattr(state.statement, "table", None)
         name = getattr(table, "name", None)
         if name:

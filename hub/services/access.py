@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,7 +67,20 @@ def access_json(row: StationRow) -> dict[str, object]:
             "idle_stop_minutes": row.idle_stop_minutes}
 
 
-def station_verdict(station: StationRow, uid: str, token: TokenInfo | None
+class StationAccess(Protocol):
+    """A station's access settings (a StationRow, or hub.services.network.StationFacts)."""
+
+    @property
+    def free_vend_id_tag(self) -> str | None: ...
+    @property
+    def access_code_hash(self) -> str | None: ...
+    @property
+    def access_mode(self) -> str: ...
+    @property
+    def allowed_groups(self) -> Sequence[str] | None: ...
+
+
+def station_verdict(station: StationAccess, uid: str, token: TokenInfo | None
                     ) -> AuthorizationResult | None:
     """The station's own say on ``uid``, or None to decide as usual (tokens.authorize)."""
     if station.free_vend_id_tag and uid == station.free_vend_id_tag:

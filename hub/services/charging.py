@@ -15,10 +15,11 @@ from decimal import Decimal
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import outbox
+from hub.db.groupcommit import Statement, Write
 from hub.db.models import (
     CdrRow,
     ChargingSessionRow,
@@ -27,9 +28,8 @@ from hub.db.models import (
     LocationRow,
     MeterValueRow,
     OutboxRow,
-    PartyRow,
-    StationRow,
 )
+from hub.db.refcache import cached
 from hub.domain import (
     AuthorizationResult,
     LocationFacts,
@@ -40,9 +40,14 @@ from hub.domain import (
 )
 from hub.domain.countries import ALPHA2, ALPHA3
 from hub.ports import CdrPricer
-from hub.services.access import FREE_VEND_FLAG, is_free_vend
-from hub.services.network import evse_for, tariff_elements_to_json, tariff_for_location
-from hub.services.parties import find_party, own_party
+from hub.services.access import FREE_VEND_FLAG
+from hub.services.network import (
+    evse_ref,
+    station_facts,
+    tariff_elements_to_json,
+    tariff_for_location,
+)
+from hub.services.parties import own_party_pk, party_facts, party_facts_for
 from hub.services.price_links import session_pricing
 
 log = structlog.get_logger("hub.charging")
@@ -87,27 +92,49 @@ class OpenTransaction:
     notified_at: datetime | None  # last session message enqueued by this connection
 
 
-def _hold(session: AsyncSession, party: PartyRow | None) -> PartyRow | None:
-    """Keep a party loaded for the rest of the unit of work: the session's identity map holds
-    rows weakly, so a later ``session.get`` of the same party would query again."""
-    if party is not None:
-        session.info.setdefault("hub.charging.parties", []).append(party)
-    return party
-
-
 async def open_transaction(session: AsyncSession, row: ChargingSessionRow,
                            now: datetime) -> OpenTransaction:
     """The in-memory view of a session just started (or found again) in this unit."""
     partner_id = None
     if row.emsp_party_pk is not None:
-        emsp = await session.get(PartyRow, row.emsp_party_pk)  # loaded by the start: no SQL
-        if emsp is not None and not emsp.is_own:
-            partner_id = emsp.partner_id
+        emsp = await party_facts(session, row.emsp_party_pk)
+        partner_id = emsp.partner_to_tell if emsp is not None else None
     assert row.station_id is not None
     # The start enqueued a session message (or, retransmitted, did so before): throttle from now.
     return OpenTransaction(pk=row.id, station_id=row.station_id, meter_start=row.meter_start,
                            active=row.status == "ACTIVE", emsp_partner_id=partner_id,
                            notified_at=now)
+
+
+_METER_INSERT = Statement(insert(_METER_VALUES), rank=50)
+_SESSION_KWH = Statement(
+    update(_SESSIONS).where(_SESSIONS.c.id == bindparam("b_pk"), _SESSIONS.c.status == "ACTIVE")
+    .values(kwh=bindparam("b_kwh", type_=_SESSIONS.c.kwh.type),
+            last_updated=bindparam("b_now", type_=_SESSIONS.c.last_updated.type)), rank=60)
+
+
+def meter_writes(tx: OpenTransaction, samples: list[MeterSample], now: datetime
+                 ) -> list[Write] | None:
+    """``add_meter_values_open`` as group-committed writes (hub.db.groupcommit), or None when
+    the update may have to tell a partner eMSP (that needs the row count: use the unit)."""
+    latest: Decimal | None = None
+    for s in samples:
+        wh = s.energy_wh()
+        if wh is not None and s.phase is None:
+            latest = wh
+    update_kwh = latest is not None and tx.active and tx.meter_start is not None
+    if update_kwh and tx.emsp_partner_id is not None:
+        return None
+    writes = [Write(_METER_INSERT, {
+        "session_pk": tx.pk, "timestamp": s.timestamp, "measurand": s.measurand,
+        "value": s.value, "unit": s.unit, "phase": s.phase, "context": s.context})
+        for s in samples]
+    if update_kwh:
+        assert latest is not None and tx.meter_start is not None
+        writes.append(Write(_SESSION_KWH, {
+            "b_pk": tx.pk, "b_kwh": max(Decimal(0), (latest - tx.meter_start) / 1000),
+            "b_now": now}))
+    return writes
 
 
 async def add_meter_values_open(
@@ -180,26 +207,28 @@ async def start_transaction_once(
     ))).first()
     if existing is not None and existing.meter_start == meter_start_wh:
         return existing, False
-    cpo = await own_party(session, "CPO")
-    station = await session.get(StationRow, station_id)
-    evse = await evse_for(session, station_id, connector)
+    # Reference data from hub.db.refcache: a start is two statements (the check above and
+    # the INSERT) when nothing changed (docs/ocpp.md "Performance").
+    cpo_pk = await own_party_pk(session, "CPO")
+    station = await station_facts(session, station_id)
+    evse = await evse_ref(session, station_id, connector)
     emsp = None
     token = authorization.token
     if token is not None:
-        emsp = _hold(session, await find_party(session, token.owner.country_code,
-                                               token.owner.party_id, "EMSP"))
+        emsp = await party_facts_for(session, token.owner.country_code, token.owner.party_id,
+                                     "EMSP")
     tariff = await tariff_for_location(session, evse.location_pk if evse else None)
     row = ChargingSessionRow(
         session_id=str(uuid.uuid4()),
-        cpo_party_pk=cpo.id,
-        emsp_party_pk=emsp.id if emsp else None,
+        cpo_party_pk=cpo_pk,
+        emsp_party_pk=emsp.pk if emsp else None,
         token_uid=token.uid if token else id_tag,
         token_type=token.type if token else "RFID",
         contract_id=token.contract_id if token else id_tag,
         auth_method="AUTH_REQUEST" if authorization.source == "realtime" else "WHITELIST",
         authorization_reference=authorization.authorization_reference,
         location_pk=evse.location_pk if evse else (station.location_pk if station else None),
-        evse_pk=evse.id if evse else None,
+        evse_pk=evse.pk if evse else None,
         connector_id="1" if evse else None,
         station_id=station_id,
         ocpp_connector_id=connector,
@@ -213,7 +242,7 @@ async def start_transaction_once(
     )
     # Keep the station's idTag on the row even when the token's canonical uid differs in case.
     row.token_uid = id_tag if token is None else token.uid
-    if is_free_vend(station, id_tag):
+    if station is not None and station.free_vend_id_tag == id_tag:
         row.flags = [*row.flags, FREE_VEND_FLAG]  # billed to the outlet owner's tag
     session.add(row)
     await session.flush()
@@ -341,11 +370,23 @@ async def _session_for_transaction(
     return row
 
 
+_LOCATION_TABLES = (LocationRow.__tablename__, EvseRow.__tablename__,
+                    ConnectorRow.__tablename__)
+
+
 async def location_facts(session: AsyncSession, row: ChargingSessionRow) -> LocationFacts | None:
+    """The session's location, EVSE and connector (cached: hub.db.refcache)."""
     if row.location_pk is None or row.evse_pk is None:
         return None
-    loc = await session.get(LocationRow, row.location_pk)
-    evse = await session.get(EvseRow, row.evse_pk)
+    location_pk, evse_pk = row.location_pk, row.evse_pk
+    return await cached(session, ("location_facts", location_pk, evse_pk), _LOCATION_TABLES,
+                        lambda: _location_facts(session, location_pk, evse_pk))
+
+
+async def _location_facts(session: AsyncSession, location_pk: int, evse_pk: int
+                          ) -> LocationFacts | None:
+    loc = await session.get(LocationRow, location_pk)
+    evse = await session.get(EvseRow, evse_pk)
     if loc is None or evse is None:
         return None
     conn = (await session.scalars(select(ConnectorRow).where(
@@ -407,14 +448,17 @@ def tariff_snapshot(tariff: Tariff, vat_rate: Decimal, now: datetime) -> dict[st
 async def _create_cdr(
     session: AsyncSession, row: ChargingSessionRow, pricer: CdrPricer, now: datetime
 ) -> CdrRow:
-    existing = (await session.scalars(select(CdrRow).where(CdrRow.session_pk == row.id))).first()
-    if existing is not None:
-        return existing
+    # Called once per session: stop_transaction returns early for a COMPLETED session, and
+    # the CDR id is the session id (unique per CPO), so a race could not store a second one.
     facts = await location_facts(session, row)
-    cpo = await session.get(PartyRow, row.cpo_party_pk)
-    assert cpo is not None and row.end_date_time is not None
+    assert row.end_date_time is not None
+    if facts is not None:
+        country = facts.country_code
+    else:
+        cpo = await party_facts(session, row.cpo_party_pk)
+        assert cpo is not None
+        country = cpo.country_code
     tariff = await tariff_for_location(session, row.location_pk)
-    country = facts.country_code if facts else cpo.country_code
     price = pricer(
         SessionFacts(session_id=row.session_id, start=row.start_date_time,
                      end=row.end_date_time, kwh=row.kwh, country_code=country,
@@ -436,7 +480,7 @@ async def _create_cdr(
         currency=price.currency, total_energy=price.total_energy, total_time=price.total_time,
         total_cost_excl_vat=price.total_cost_excl_vat,
         total_cost_incl_vat=price.total_cost_incl_vat, vat_rate=price.vat_rate,
-        vat_country=price.vat_country, location=cdr_location_json(facts, cpo.country_code),
+        vat_country=price.vat_country, location=cdr_location_json(facts, country),
         tariffs=[tariff_snapshot(tariff, price.vat_rate, now)] if tariff else [],
         charging_periods=[
             {"start_date_time": p.start_date_time.isoformat(),
@@ -472,18 +516,19 @@ async def _notify_emsp(
     """
     if row.emsp_party_pk is None:
         return
-    emsp = _hold(session, await session.get(PartyRow, row.emsp_party_pk))
-    if emsp is None or emsp.is_own or emsp.partner_id is None:
+    emsp = await party_facts(session, row.emsp_party_pk)
+    partner_id = emsp.partner_to_tell if emsp is not None else None
+    if partner_id is None:
         return
     subject = subject or str(row.id)
     if throttle:
         recent = (await session.scalars(select(OutboxRow.id).where(
             OutboxRow.kind == kind, OutboxRow.subject == subject,
-            OutboxRow.partner_id == emsp.partner_id,
+            OutboxRow.partner_id == partner_id,
             OutboxRow.created_at > now - SESSION_UPDATE_MIN_INTERVAL).limit(1))).first()
         if recent is not None:
             return
-    outbox.enqueue(session, kind, subject, partner_id=emsp.partner_id, now=now)
+    outbox.enqueue(session, kind, subject, partner_id=partner_id, now=now)
 
 
 # -- OCPP 2.0.1: transactions named by the station's string transactionId ---------------------

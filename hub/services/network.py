@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.db.changes import VOLATILE
+from hub.db.groupcommit import Statement, Write
 from hub.db.models import (
     ConnectorRow,
     EvseRow,
@@ -20,6 +23,7 @@ from hub.db.models import (
     StationStatusRow,
     TariffRow,
 )
+from hub.db.refcache import cached
 from hub.domain import (
     Conflict,
     Connector,
@@ -130,7 +134,16 @@ async def upsert_simple_tariff(
     return row
 
 
+_TARIFF_TABLES = (TariffRow.__tablename__, LocationRow.__tablename__, PartyRow.__tablename__)
+
+
 async def tariff_for_location(session: AsyncSession, location_pk: int | None) -> Tariff | None:
+    """The location's tariff, else the first tariff of our own CPO (cached: hub.db.refcache)."""
+    return await cached(session, ("tariff_for_location", location_pk), _TARIFF_TABLES,
+                        lambda: _tariff_for_location(session, location_pk))
+
+
+async def _tariff_for_location(session: AsyncSession, location_pk: int | None) -> Tariff | None:
     row: TariffRow | None = None
     if location_pk is not None:
         loc = await session.get(LocationRow, location_pk)
@@ -345,11 +358,74 @@ async def record_boot(
     return row
 
 
+# -- group-committed writes of the hot path (hub.db.groupcommit) ------------------------------
+_STATIONS, _EVSES, _LOCATIONS = (cast(Table, r.__table__) for r in (StationRow, EvseRow,
+                                                                  LocationRow))
+_STATUS_HISTORY = Statement(insert(cast(Table, StationStatusRow.__table__)), rank=10)
+_EVSE_STATUS = Statement(
+    update(_EVSES).where(_EVSES.c.id == bindparam("b_evse"),
+                         _EVSES.c.status != bindparam("b_status"))
+    .values(status=bindparam("b_status"),
+            last_updated=bindparam("b_now", type_=_EVSES.c.last_updated.type)), rank=20)
+# The location's last_updated moves with its EVSE's status, only when that changed: the EVSE
+# row carries this very timestamp only if the statement above just updated it.
+_LOCATION_BUMP = Statement(
+    update(_LOCATIONS).where(_LOCATIONS.c.id == select(_EVSES.c.location_pk).where(
+        _EVSES.c.id == bindparam("b_evse"),
+        _EVSES.c.last_updated == bindparam("b_now", type_=_EVSES.c.last_updated.type))
+        .scalar_subquery())
+    .values(last_updated=bindparam("b_now", type_=_LOCATIONS.c.last_updated.type)), rank=30)
+_SEEN = Statement(
+    update(_STATIONS).where(_STATIONS.c.id == bindparam("b_station"))
+    .values(last_seen_at=bindparam("b_now", type_=_STATIONS.c.last_seen_at.type),
+            connected=bindparam("b_connected")), rank=40)
+
+
+_BOOT = Statement(
+    update(_STATIONS).where(_STATIONS.c.id == bindparam("b_station"))
+    .values(vendor=bindparam("b_vendor"), model=bindparam("b_model"),
+            serial_number=bindparam("b_serial"), firmware_version=bindparam("b_firmware"),
+            ocpp_version=bindparam("b_version"),
+            last_boot_at=bindparam("b_now", type_=_STATIONS.c.last_boot_at.type),
+            last_seen_at=bindparam("b_now", type_=_STATIONS.c.last_seen_at.type),
+            connected=True), rank=45)
+
+
+def boot_write(station_id: str, *, vendor: str, model: str, serial_number: str | None,
+               firmware_version: str | None, ocpp_version: str, now: datetime) -> Write:
+    """``record_boot`` as a group-committed write (the caller checked that the station exists;
+    none of these columns is cached reference data)."""
+    return Write(_BOOT, {"b_station": station_id, "b_vendor": vendor, "b_model": model,
+                         "b_serial": serial_number, "b_firmware": firmware_version,
+                         "b_version": ocpp_version, "b_now": now})
+
+
+def seen_write(station_id: str, now: datetime, connected: bool = True) -> Write:
+    """``mark_seen`` as a group-committed write."""
+    return Write(_SEEN, {"b_station": station_id, "b_now": now, "b_connected": connected})
+
+
+def status_writes(station_id: str, *, connector: int, status: str, error_code: str | None,
+                  info: str | None, timestamp: datetime, now: datetime,
+                  evse: EvseRef | None) -> list[Write]:
+    """``record_status`` as group-committed writes; ``evse`` from ``evse_ref`` (cached)."""
+    writes = [Write(_STATUS_HISTORY, {
+        "station_id": station_id, "ocpp_connector_id": connector, "status": status,
+        "error_code": error_code, "info": info, "timestamp": timestamp, "received_at": now})]
+    if connector != 0 and evse is not None:
+        new = OCPP16_TO_OCPI_STATUS.get(status, "UNKNOWN")
+        key = {"b_evse": evse.pk, "b_status": new, "b_now": now}
+        writes += [Write(_EVSE_STATUS, key),
+                   Write(_LOCATION_BUMP, {"b_evse": evse.pk, "b_now": now})]
+    return writes
+
+
 async def mark_seen(session: AsyncSession, station_id: str, now: datetime,
                     connected: bool = True) -> None:
     # One Core UPDATE instead of loading the row (hot path: heartbeats, connects).
     await session.execute(update(StationRow).where(StationRow.id == station_id)
-                          .values(last_seen_at=now, connected=connected))
+                          .values(last_seen_at=now, connected=connected),
+                          execution_options=VOLATILE)
 
 
 async def record_status(
@@ -364,17 +440,62 @@ async def record_status(
     if connector == 0:
         return
     new = OCPP16_TO_OCPI_STATUS.get(status, "UNKNOWN")
-    evse_pk = (await session.scalars(select(EvseRow.id).where(
-        EvseRow.station_id == station_id, EvseRow.ocpp_connector_id == connector)
-        .order_by(EvseRow.id).limit(1))).first()
-    if evse_pk is None:
+    evse = await evse_ref(session, station_id, connector)
+    if evse is None:
         return
     changed = (await session.scalars(
-        update(EvseRow).where(EvseRow.id == evse_pk, EvseRow.status != new)
-        .values(status=new, last_updated=now).returning(EvseRow.location_pk))).all()
+        update(EvseRow).where(EvseRow.id == evse.pk, EvseRow.status != new)
+        .values(status=new, last_updated=now).returning(EvseRow.location_pk),
+        execution_options=VOLATILE)).all()
     if changed:
         await session.execute(update(LocationRow).where(LocationRow.id.in_(changed))
-                              .values(last_updated=now))
+                              .values(last_updated=now), execution_options=VOLATILE)
+
+
+@dataclass(frozen=True, slots=True)
+class EvseRef:
+    pk: int
+    location_pk: int | None
+
+
+async def evse_ref(session: AsyncSession, station_id: str, connector: int) -> EvseRef | None:
+    """The EVSE of a station's OCPP connector (the first by id), cached (hub.db.refcache)."""
+    async def load() -> EvseRef | None:
+        found = (await session.execute(select(EvseRow.id, EvseRow.location_pk).where(
+            EvseRow.station_id == station_id, EvseRow.ocpp_connector_id == connector)
+            .order_by(EvseRow.id).limit(1))).first()
+        return EvseRef(found[0], found[1]) if found is not None else None
+    return await cached(session, ("evse_ref", station_id, connector),
+                        (EvseRow.__tablename__,), load)
+
+
+@dataclass(frozen=True, slots=True)
+class StationFacts:
+    """What authorizing and starting a session need of its station (rarely changed: cached;
+    hub.services.access.station_verdict reads the access fields)."""
+
+    location_pk: int | None
+    location_id: str | None  # our OCPI location id (a hint for real-time authorization)
+    free_vend_id_tag: str | None
+    access_mode: str
+    allowed_groups: tuple[str, ...]
+    access_code_hash: str | None
+
+
+async def station_facts(session: AsyncSession, station_id: str) -> StationFacts | None:
+    async def load() -> StationFacts | None:
+        found = (await session.execute(
+            select(StationRow.location_pk, LocationRow.location_id, StationRow.free_vend_id_tag,
+                   StationRow.access_mode, StationRow.allowed_groups,
+                   StationRow.access_code_hash)
+            .outerjoin(LocationRow, LocationRow.id == StationRow.location_pk)
+            .where(StationRow.id == station_id))).first()
+        if found is None:
+            return None
+        return StationFacts(found[0], found[1], found[2], found[3], tuple(found[4] or ()),
+                            found[5])
+    return await cached(session, ("station_facts", station_id),
+                        (StationRow.__tablename__, LocationRow.__tablename__), load)
 
 
 async def evse_for(session: AsyncSession, station_id: str, connector: int) -> EvseRow | None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.models import PartyRow
+from hub.db.refcache import cached
 from hub.domain import NotFound, PartyRef
 from hub.settings import Settings
 
@@ -52,6 +55,48 @@ async def own_party(session: AsyncSession, role: str) -> PartyRow:
     if row is None:
         raise NotFound(f"no own party with role {role}; check HUB_PARTIES")
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class PartyFacts:
+    """What the session hot path needs of a party (cached: hub.db.refcache)."""
+
+    pk: int
+    is_own: bool
+    partner_id: int | None
+    country_code: str
+
+    @property
+    def partner_to_tell(self) -> int | None:
+        """The partner platform that hears of this party's sessions and CDRs (None: ours)."""
+        return None if self.is_own else self.partner_id
+
+
+def _facts(row: PartyRow | None) -> PartyFacts | None:
+    return None if row is None else PartyFacts(row.id, row.is_own, row.partner_id,
+                                               row.country_code)
+
+
+async def party_facts(session: AsyncSession, pk: int) -> PartyFacts | None:
+    async def load() -> PartyFacts | None:
+        return _facts(await session.get(PartyRow, pk))
+    return await cached(session, ("party_facts", pk), (PartyRow.__tablename__,), load)
+
+
+async def party_facts_for(session: AsyncSession, country_code: str, party_id: str,
+                          role: str) -> PartyFacts | None:
+    """``find_party`` (case-insensitive), cached."""
+    async def load() -> PartyFacts | None:
+        return _facts(await find_party(session, country_code, party_id, role))
+    return await cached(session, ("party_facts_for", country_code.upper(), party_id.upper(),
+                                  role), (PartyRow.__tablename__,), load)
+
+
+async def own_party_pk(session: AsyncSession, role: str) -> int:
+    """``own_party(...).id``, cached (hub.db.refcache): read on every session start."""
+    async def load() -> int:
+        return (await own_party(session, role)).id
+    return await cached(session, ("own_party_pk", role), (PartyRow.__tablename__,), load)
 
 
 async def upsert_partner_party(

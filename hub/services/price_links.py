@@ -9,6 +9,7 @@ CdrPricer with the chosen model in ``SessionFacts.price_model``).
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,7 @@ from hub.db.models import (
     StationRow,
     TokenRow,
 )
+from hub.db.refcache import cached
 from hub.domain import InvalidInput, NotFound, PriceModelRef
 from hub.services.parties import own_party
 
@@ -98,21 +100,33 @@ async def list_links(session: AsyncSession) -> list[dict[str, Any]]:
             for link, model_id in rows]
 
 
+_LINK_TABLES = (PriceModelLinkRow.__tablename__, PriceModelRow.__tablename__)
+
+
+async def _all_links(session: AsyncSession) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
+    """(scope, target) -> (model id, model JSON) of every link: reference data, read on every
+    session stop, so cached (hub.db.refcache). Callers copy the JSON before handing it out."""
+    async def load() -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
+        rows = (await session.execute(
+            select(PriceModelLinkRow.scope, PriceModelLinkRow.target, PriceModelRow.model_id,
+                   PriceModelRow.data)
+            .join(PriceModelRow, PriceModelRow.id == PriceModelLinkRow.model_pk))).all()
+        return {(scope, str(target)): (model_id, dict(data))
+                for scope, target, model_id, data in rows}
+    return await cached(session, "price_model_links", _LINK_TABLES, load)
+
+
 async def price_model_for(session: AsyncSession, targets: dict[str, str | None]
                           ) -> PriceModelRef | None:
     """The most specific model linked to one of ``targets`` (scope -> id)."""
     wanted = [(s, t) for s in SCOPES if (t := targets.get(s))]
     if not wanted:
         return None
-    rows = (await session.execute(
-        select(PriceModelLinkRow, PriceModelRow)
-        .join(PriceModelRow, PriceModelRow.id == PriceModelLinkRow.model_pk)
-        .where(PriceModelLinkRow.target.in_([t for _, t in wanted])))).all()
-    found = {(link.scope, link.target): model for link, model in rows}
+    links = await _all_links(session)
     for scope, target in wanted:
-        model = found.get((scope, target))
-        if model is not None:
-            return PriceModelRef(model.model_id, dict(model.data), scope, str(target))
+        found = links.get((scope, str(target)))
+        if found is not None:
+            return PriceModelRef(found[0], copy.deepcopy(found[1]), scope, str(target))
     return None
 
 
@@ -120,6 +134,8 @@ async def session_pricing(session: AsyncSession, row: ChargingSessionRow) -> dic
     """What contract-level pricing needs beyond the tariff, as SessionFacts fields:
     the applicable model, the token's group, whether the user is registered (the token
     belongs to a known eMSP) and when the energy stopped flowing (car full)."""
+    if not await _all_links(session):
+        return {}  # no price model linked anywhere: the tariff prices every session
     token = None
     if row.emsp_party_pk is not None:
         token = (await session.scalars(select(TokenRow).where(

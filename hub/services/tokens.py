@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.db.models import PartyRow, StationRow, TokenRow
+from hub.db.models import PartyRow, TokenRow
 from hub.domain import (
     AllowedType,
     AuthorizationResult,
@@ -25,6 +25,7 @@ from hub.domain import (
 )
 from hub.ports import RemoteAuthorizer
 from hub.services.access import station_verdict
+from hub.services.network import station_facts
 from hub.services.parties import find_party, party_ref
 
 log = structlog.get_logger("hub.tokens")
@@ -122,7 +123,7 @@ async def authorize(
     """As a CPO: may this token charge at our station? With ``station_id``, the station's
     access and vend modes decide first (hub.services.access)."""
     found = await find_token(session, uid)
-    station = await session.get(StationRow, station_id) if station_id else None
+    station = await station_facts(session, station_id) if station_id else None  # cached
     if station is not None:
         verdict = station_verdict(station, uid, token_from_row(*found) if found else None)
         if verdict is not None:

@@ -1,0 +1,108 @@
+"""Group commit for the OCPP hot path's plain writes (docs/ocpp.md "Performance").
+
+Most OCPP calls only record what a station reports: a status history row, meter samples and
+the session's kWh, the station's last-seen time. Each used to be a unit of work of its own
+(session, BEGIN, two statements, COMMIT), which cost several times the whole OCPP exchange. Here
+the writes of many stations' calls are collected while the previous batch commits and written
+as one transaction: one ``executemany`` per statement, statements in a fixed order (``rank``),
+rows in the order they were submitted.
+
+Durability is unchanged: ``write`` returns only after the commit that covers its rows, so a
+station gets its CallResult only for what is stored (the caller replies after the await).
+Order per station is unchanged as well: a station sends its next call only after the reply.
+A batch that fails is retried write by write, each in its own transaction, so one bad write
+(e.g. a meter value for a session deleted meanwhile) fails only its own call.
+
+Only statements whose effect does not depend on other writes of the same batch may be used,
+apart from the ``rank`` order; writes here bump no table generation (``hub.db.changes``), so
+they must not touch reference data that ``hub.db.refcache`` keeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql.expression import Executable
+
+from hub.db.base import transaction
+
+log = structlog.get_logger("hub.db.groupcommit")
+
+MAX_BATCH = 1000  # writes per transaction (a boot storm queues thousands at once)
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # compared and hashed by identity
+class Statement:
+    """A Core DML statement built once, with named bind parameters; lower ranks run first."""
+
+    sql: Executable
+    rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    statement: Statement
+    params: dict[str, Any]
+
+
+_Item = tuple[Sequence[Write], asyncio.Future[None]]
+
+
+class GroupCommitter:
+    """One per database; no task of its own while idle (a drain task runs while writes wait)."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._queue: list[_Item] = []
+        self._drain: asyncio.Task[None] | None = None
+        self.batches = 0  # transactions committed (for tests and the benchmark's profile)
+
+    async def write(self, *writes: Write) -> None:
+        """Store ``writes`` (in one transaction with other callers' writes); returns after the
+        commit, raises what storing them raised."""
+        if not writes:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((writes, future))
+        if self._drain is None or self._drain.done():
+            self._drain = asyncio.create_task(self._run(), name="group-commit")
+        await asyncio.shield(future)  # a cancelled caller must not cancel the others' batch
+
+    async def _run(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            try:
+                await self._commit(batch)
+            except Exception:
+                if len(batch) > 1:
+                    log.warning("groupcommit.batch_failed", writes=len(batch))
+                for item in batch:  # one by one: only the bad write fails
+                    try:
+                        await self._commit([item])
+                    except Exception as exc:
+                        if not item[1].done():
+                            item[1].set_exception(exc)
+                    else:
+                        if not item[1].done():
+                            item[1].set_result(None)
+                continue
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(None)
+
+    async def _commit(self, batch: Sequence[_Item]) -> None:
+        groups: dict[Statement, list[dict[str, Any]]] = {}
+        for writes, _ in batch:
+            for w in writes:
+                groups.setdefault(w.statement, []).append(w.params)
+        async with transaction(self._sessionmaker) as session:
+            conn = await session.connection()
+            for statement in sorted(groups, key=lambda s: s.rank):
+                rows = groups[statement]
+                await conn.execute(statement.sql, rows if len(rows) > 1 else rows[0])
+        self.batches += 1
