@@ -7,7 +7,9 @@
   with the demo network: party EE*EVC) registered with it through the credentials handshake,
   and a peers process (``bench/ocpi_peers.py``) with N Receivers and an in-memory Sender;
 - (a) the same GET of one location from the CPO, direct and routed through the hub (OCPI-to =
-  EE*EVC), interleaved; p50 and p99 of each and the ratio routed/direct (target <= 1.3 at p50);
+  EE*EVC), interleaved; p50 and p99 of each and the ratio routed/direct (target <= 1.3 at p50),
+  and the CPU time (user + system, Linux ``/proc``) of the hub process per routed request and
+  of the CPO process per request served (both include their background jobs, e.g. outbox polls);
 - (b) GET all locations through the hub (OCPI-to = the hub) from its store of ``--locations``
   partner locations with 4 EVSEs each, pages of 100 following ``Link``; p50/p99 per page
   (target p50 < 25 ms on SQLite) and the ratio to the same number of pages of the same size
@@ -130,6 +132,15 @@ async def _setup(kind: str, locations: int, receivers: int, peers_url: str) -> d
 
 
 # -- the run ----------------------------------------------------------------------------------
+
+
+def _cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of a process (Linux), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _stats(samples: list[float]) -> tuple[float, float]:
@@ -304,11 +315,21 @@ def run(args: argparse.Namespace) -> None:
             except httpx.TransportError:
                 time.sleep(0.1)
 
+        pids = [h.proc.pid if h.proc else None for h in (hub, cpo)]
+        before = [_cpu_seconds(pid) for pid in pids]
         a = asyncio.run(bench_routed(hub, cpo, tokens, args.requests))
+        after = [_cpu_seconds(pid) for pid in pids]
+        cpu = ""
+        if None not in before and None not in after:
+            n = args.requests + 20  # with the warm-up
+            hub_ms = (after[0] - before[0]) * 1e3 / n  # type: ignore[operator]
+            cpo_ms = (after[1] - before[1]) * 1e3 / (2 * n)  # type: ignore[operator]
+            cpu = f"; CPU per request: hub {hub_ms:.2f} ms (routed), CPO {cpo_ms:.2f} ms"
         print(f"(a) GET one location, {args.requests} each: direct p50 "
               f"{a['direct_p50_ms']:.1f} ms p99 {a['direct_p99_ms']:.1f} ms; routed p50 "
               f"{a['routed_p50_ms']:.1f} ms p99 {a['routed_p99_ms']:.1f} ms; ratio routed/direct "
-              f"p50 {a['ratio_p50']:.2f} (target <= 1.3), p99 {a['ratio_p99']:.2f}", flush=True)
+              f"p50 {a['ratio_p50']:.2f} (target <= 1.3), p99 {a['ratio_p99']:.2f}{cpu}",
+              flush=True)
         b = asyncio.run(bench_get_all(hub, peers_url, tokens, args.rounds))
         print(f"(b) GET all via the hub: {b['pages']:.0f} pages of {PAGE}, {b['evses']} EVSEs; "
               f"page p50 {b['page_p50_ms']:.1f} ms (target < 25 ms) p99 {b['page_p99_ms']:.1f}"

@@ -22,8 +22,10 @@ from cpo_core.commands import StationCallError, StationCommands, StationTimeout
 from cpo_core.commands201 import commands_for
 from hub.admin import hub_context, require_admin
 from hub.context import HubContext
+from hub.db.base import transaction
 from hub.db.models import OcppStationOpsRow
 from hub.domain import Conflict, InvalidInput, NotFound
+from hub.services.records import note_profile_change
 
 router = APIRouter(dependencies=[Depends(require_admin)], tags=["admin", "ocpp"])
 Ctx = Annotated[HubContext, Depends(hub_context)]
@@ -186,18 +188,32 @@ async def reservations(ctx: Ctx, station_id: str | None = None) -> list[Answer]:
     return await StationCommands(ctx).reservations(station_id)
 
 
+async def _profile_changed(ctx: HubContext, station_id: str, connector_id: int | None,
+                           answer: Answer) -> Answer:
+    """issue 5: limits the station accepted are reported to a partner that set an OCPI profile
+    on a session there (``hub.services.records.note_profile_change``)."""
+    if answer.get("status") == "Accepted":
+        async with transaction(ctx.sessionmaker) as session:
+            queued = await note_profile_change(session, station_id, connector_id, ctx.clock())
+        if queued:
+            ctx.outbox_written()
+    return answer
+
+
 @router.post("/stations/{station_id}/charging-profiles")
 async def set_charging_profile(station_id: str, body: ChargingProfile, ctx: Ctx) -> Answer:
-    return await _run(commands_for(ctx, station_id).set_charging_profile(
-        station_id, body.connector_id, body.profile))
+    return await _profile_changed(ctx, station_id, body.connector_id, await _run(
+        commands_for(ctx, station_id).set_charging_profile(
+            station_id, body.connector_id, body.profile)))
 
 
 @router.delete("/stations/{station_id}/charging-profiles")
 async def clear_charging_profile(station_id: str, ctx: Ctx, profile_id: int | None = None,
                                  connector_id: int | None = None, purpose: str | None = None,
                                  stack_level: int | None = None) -> Answer:
-    return await _run(commands_for(ctx, station_id).clear_charging_profile(
-        station_id, profile_id, connector_id, purpose, stack_level))
+    return await _profile_changed(ctx, station_id, connector_id, await _run(
+        commands_for(ctx, station_id).clear_charging_profile(
+            station_id, profile_id, connector_id, purpose, stack_level)))
 
 
 @router.get("/stations/{station_id}/composite-schedule")

@@ -33,12 +33,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cpo_core.base import parse_timestamp
-from cpo_core.handlers.operations import use_reservation
+from cpo_core.handlers.operations import stations_waiting, use_reservation
 from hub.context import HubContext
 from hub.db.models import ChargingSessionRow, RemoteStartRow
 from hub.domain import AllowedType, AuthorizationResult, NotFound
 from hub.services import charging
 from hub.services.charging import MeterSample
+from hub.services.records import link_ocpi_reservation
 
 log = structlog.get_logger("cpo_core.v201")
 
@@ -163,6 +164,8 @@ class TransactionEvents201:
             row = await charging.session_for_ref(session, self.id, ref)
             if row is None and token is not None and result is not None:
                 row = await self._start(session, ref, ts, evse, token, result, samples)
+                if self.id in (await stations_waiting(session)).ocpi_reservations:
+                    await link_ocpi_reservation(session, row)  # issue 5: RESERVE_NOW used
             if row is None:
                 self._remember_unauthorized(event_type, ref, ts, evse, samples)
                 return None

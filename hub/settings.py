@@ -148,6 +148,10 @@ class OcpiSettings(BaseModel):
     # Location; whether a location/tariff push without OCPI-to headers is broadcast too.
     proxy_ttl_minutes: int = 60
     broadcast_open_pushes: bool = True
+    # Charging profiles of our sessions (ocpi.chargingprofiles): a PUT (set) or GET (request)
+    # for the same session sooner than this many seconds after the last accepted one is
+    # answered TOO_OFTEN (mod_charging_profiles ChargingProfileResponseType); 0 = no limit.
+    profile_min_interval_seconds: float = 5.0
 
 
 class OutboxSettings(BaseModel):
@@ -157,7 +161,7 @@ class OutboxSettings(BaseModel):
     max_attempts: int = 25
     batch_size: int = 50
     # Partners delivered to at the same time (each partner's messages stay in order).
-    concurrency: int = 16
+    concurrency: int = 64
 
 
 class ClearingSettings(BaseModel):

@@ -16,8 +16,9 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Request
 
@@ -40,6 +41,12 @@ OFFLINE = "OFFLINE"
 def hub_context(request: Request) -> HubContext:
     ctx: HubContext = request.app.state.hub
     return ctx
+
+
+async def _hub_context_dependency(request: Request) -> HubContext:
+    """``hub_context`` as a dependency: ``async`` so that FastAPI calls it on the event loop
+    (a plain ``def`` dependency runs in the thread pool, a thread hop per request)."""
+    return hub_context(request)
 
 
 @dataclass(frozen=True)
@@ -81,40 +88,63 @@ def _candidates(header: str) -> list[str]:
     return found
 
 
-# Tables a cached caller or agreement verdict was read from (hub.db.changes).
+# Tables a cached caller, agreement verdict or route was read from (hub.db.changes).
 _CALLER_TABLES = ("partners", "parties", "ocpi_agreements")
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class TableCache(Generic[K, V]):
+    """key -> a value read from ``tables``, for a few seconds.
+
+    Every OCPI request starts with lookups of the caller, its agreement and, when routed, the
+    receiver (bench/ocpi_load.py (a): a routed request pays them on top of the partner's own
+    answer). An entry is used only while it is younger than its ``ttl``
+    (``HUB_OCPI__CALLER_CACHE_SECONDS``) and no unit of work of this process has committed a
+    write to one of ``tables`` since it was read: take :meth:`mark` BEFORE reading, store with
+    it, and a write committed meanwhile makes the entry stale at once (credentials rotated or
+    deleted, status changed, agreement changed, endpoints changed: the next request sees it).
+    Writes by another process (a CLI command, another hub replica) are seen after the lifetime
+    at most. At most ``limit`` entries (then it starts afresh: keys may come from headers).
+    """
+
+    def __init__(self, tables: tuple[str, ...] = _CALLER_TABLES, limit: int = 10_000) -> None:
+        self.tables = tables
+        self.limit = limit
+        self._entries: dict[K, tuple[V, float, int]] = {}
+
+    def mark(self) -> int:
+        return generation(*self.tables)
+
+    def get(self, key: K) -> V | None:
+        hit = self._entries.get(key)
+        if hit is None or hit[1] < time.monotonic() or hit[2] != generation(*self.tables):
+            return None
+        return hit[0]
+
+    def put(self, key: K, value: V, seen: int, ttl: float) -> None:
+        if ttl <= 0:
+            return
+        if len(self._entries) >= self.limit:
+            self._entries.clear()
+        self._entries[key] = (value, time.monotonic() + ttl, seen)
 
 
 class _CallerCache:
-    """token hash -> Caller, and (partner, module) -> agreement verdict, for a few seconds.
-
-    Every OCPI request starts with these lookups; a routed request would pay them on top of the
-    partner's own answer (bench/ocpi_load.py (a)). An entry is used only while it is younger
-    than ``HUB_OCPI__CALLER_CACHE_SECONDS`` and no unit of work of this process has committed a
-    write to partners, parties or agreements since it was read (credentials rotated or deleted,
-    status changed, agreement changed: the next request sees it). Unknown tokens and callers not
-    (yet) registered are never cached. Writes by another process (a CLI command, another hub
-    replica) are seen after the lifetime at most.
-    """
+    """Hash of the Authorization header -> Caller, (partner, module) -> agreement verdict,
+    and the routes of ``ocpi.routing`` (receiving party, its platform, agreement and endpoint),
+    each a :class:`TableCache`. Unknown tokens and callers not (yet) registered are never
+    cached."""
 
     def __init__(self) -> None:
-        self.callers: dict[str, tuple[Caller, float, int]] = {}
-        self.allowed: dict[tuple[int, str], tuple[bool, float, int]] = {}
-
-    def caller(self, key: str) -> Caller | None:
-        hit = self.callers.get(key)
-        if hit is None or hit[1] < time.monotonic() or hit[2] != generation(*_CALLER_TABLES):
-            return None
-        return hit[0]
-
-    def verdict(self, key: tuple[int, str]) -> bool | None:
-        hit = self.allowed.get(key)
-        if hit is None or hit[1] < time.monotonic() or hit[2] != generation(*_CALLER_TABLES):
-            return None
-        return hit[0]
+        self.callers: TableCache[str, Caller] = TableCache()
+        self.allowed: TableCache[tuple[int, str], bool] = TableCache()
+        self.routes: TableCache[Hashable, Any] = TableCache()
 
 
-def _cache(request: Request) -> _CallerCache:
+def caches(request: Request) -> _CallerCache:
+    """The OCPI edge's in-process caches, kept on the app."""
     cache: _CallerCache | None = getattr(request.app.state, "ocpi_caller_cache", None)
     if cache is None:
         cache = request.app.state.ocpi_caller_cache = _CallerCache()
@@ -126,16 +156,19 @@ async def identify(request: Request) -> Caller | None:
     header = request.headers.get("authorization", "")
     ttl = ctx.settings.ocpi.caller_cache_seconds
     limits = ctx.settings.ocpi
-    cache = _cache(request)
+    cache = caches(request).callers
+    # Keyed by the hash of the whole header (raw or base64 token): a hit costs one hash.
+    key = token_hash(header)
+    cached = cache.get(key) if ttl > 0 and header else None
+    if cached is not None:
+        check_rate(request, cached.partner_id, limits.rate_limit_per_second,
+                   limits.rate_limit_burst)
+        request.state.ocpi_partner_id = cached.partner_id
+        return cached
     candidates = _candidates(header)
-    for token in candidates:
-        cached = cache.caller(token_hash(token)) if ttl > 0 else None
-        if cached is not None:
-            check_rate(request, cached.partner_id, limits.rate_limit_per_second,
-                       limits.rate_limit_burst)
-            request.state.ocpi_partner_id = cached.partner_id
-            return cached
-    seen = generation(*_CALLER_TABLES)
+    if not candidates:
+        return None
+    seen = cache.mark()
     async with transaction(ctx.sessionmaker) as session:
         for token in candidates:
             found = await partner_for_token(session, token)
@@ -148,8 +181,8 @@ async def identify(request: Request) -> Caller | None:
             caller = Caller(row.id, kind, token, row.status, parties)
             # Only registered callers: a registration in progress (token A, PLANNED) may be
             # completed by another process (`hub partners register`) at any moment.
-            if ttl > 0 and caller.registered:
-                cache.callers[token_hash(token)] = (caller, time.monotonic() + ttl, seen)
+            if caller.registered:
+                cache.put(key, caller, seen, ttl)
             return caller
     return None
 
@@ -157,13 +190,12 @@ async def identify(request: Request) -> Caller | None:
 async def _module_allowed(request: Request, partner_id: int, module: str) -> bool:
     ctx = hub_context(request)
     ttl = ctx.settings.ocpi.caller_cache_seconds
-    cache = _cache(request)
-    verdict = cache.verdict((partner_id, module)) if ttl > 0 else None
+    cache = caches(request).allowed
+    verdict = cache.get((partner_id, module)) if ttl > 0 else None
     if verdict is None:
-        seen = generation(*_CALLER_TABLES)
+        seen = cache.mark()
         verdict = await module_allowed(ctx.sessionmaker, partner_id, module)
-        if ttl > 0:
-            cache.allowed[(partner_id, module)] = (verdict, time.monotonic() + ttl, seen)
+        cache.put((partner_id, module), verdict, seen, ttl)
     return verdict
 
 
@@ -188,6 +220,6 @@ async def partner_caller(request: Request) -> Caller:
     return caller
 
 
-Ctx = Annotated[HubContext, Depends(hub_context)]
+Ctx = Annotated[HubContext, Depends(_hub_context_dependency)]
 RegistrationCaller = Annotated[Caller, Depends(registration_caller)]
 PartnerCaller = Annotated[Caller, Depends(partner_caller)]

@@ -66,13 +66,19 @@ async def record(ctx: HubContext, partner_id: int, module: str, command: str,
         return row.id
 
 
+def queue_result(session: AsyncSession, partner_id: int | None, response_url: str,
+                 result: dict[str, Any], now: datetime) -> None:
+    """A result for ``response_url`` in the outbox (the caller's unit of work)."""
+    enqueue(session, KIND, str(uuid.uuid4()), partner_id=partner_id,
+            payload={"response_url": response_url, "result_json": dumps(result).decode()},
+            now=now)
+
+
 async def _complete(ctx: HubContext, entry_id: int, partner_id: int, response_url: str,
                     result: dict[str, Any], after: After | None) -> None:
     now: datetime = ctx.clock()
     async with transaction(ctx.sessionmaker) as session:
-        enqueue(session, KIND, str(uuid.uuid4()), partner_id=partner_id,
-                payload={"response_url": response_url,
-                         "result_json": dumps(result).decode()}, now=now)
+        queue_result(session, partner_id, response_url, result, now)
         row = await session.get(OcpiCommandRow, entry_id)
         if row is not None:
             row.status, row.result = DONE, str(result.get("result"))

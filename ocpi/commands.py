@@ -13,9 +13,11 @@ the CommandResult is POSTed to the eMSP's ``response_url`` through the outbox
 - RESERVE_NOW: an OCPP ReserveNow with our own reservation id (``OcpiReservationRow`` maps the
   eMSP's reservation_id to it); expired expiry_date or unknown location/EVSE -> REJECTED.
   The session that follows on that connector with that token carries the reservation's
-  authorization_reference (``hub.services.records.link_ocpi_reservation``).
+  authorization_reference and its Session id (``hub.services.records.link_ocpi_reservation``);
+  the reservation itself is a Session in status RESERVATION (``ocpi.reservation_sessions``).
 - CANCEL_RESERVATION: unknown reservation_id -> REJECTED; station doesn't know it ->
-  CommandResult UNKNOWN_RESERVATION.
+  CommandResult UNKNOWN_RESERVATION. A reservation the CPO cancels gets the CommandResult
+  CANCELED_RESERVATION at the RESERVE_NOW's response_url (``ocpi.reservation_sessions``).
 Station outcomes -> CommandResultType: accepted ACCEPTED, rejected REJECTED, occupied
 EVSE_OCCUPIED, offline EVSE_INOPERATIVE, timeout TIMEOUT, failed FAILED, unknown
 UNKNOWN_RESERVATION.
@@ -47,6 +49,7 @@ from ocpi.encoding import loads
 from ocpi.errors import INVALID_PARAMETERS, OcpiError, OcpiRoute
 from ocpi.mappers import token_to_domain
 from ocpi.parsing import json_body
+from ocpi.reservation_sessions import queue_session
 from ocpi.schemas import CiString36, DateTime, OcpiModel
 from ocpi.security import check_response_url
 from ocpi.urls import CPO_PREFIX
@@ -63,9 +66,11 @@ RESULTS = {"accepted": "ACCEPTED", "rejected": "REJECTED", "occupied": "EVSE_OCC
 COMMANDS = ("START_SESSION", "STOP_SESSION", "UNLOCK_CONNECTOR", "RESERVE_NOW",
             "CANCEL_RESERVATION")
 FAILED = {"result": "FAILED"}
-# OcpiReservationRow.status
+# OcpiReservationRow.status (REPLACING: RESERVED, a new RESERVE_NOW at the station;
+# CANCELLING: RESERVED, the eMSP's CANCEL_RESERVATION at the station)
 REQUESTED, RESERVED, REJECTED, CANCELLED, USED = (
     "REQUESTED", "RESERVED", "REJECTED", "CANCELLED", "USED")
+REPLACING, CANCELLING = "REPLACING", "CANCELLING"
 
 router = APIRouter(route_class=OcpiRoute)
 
@@ -226,7 +231,12 @@ async def _reserve(ctx: HubContext, caller: Any, body: dict[str, Any]) -> Respon
         if result["result"] == "ACCEPTED":
             row.ocpp_reservation_pk, row.status = made.get("ocpp"), RESERVED
             row.station_id, row.connector_id = station, connector
-        elif row.status != RESERVED:  # a refused replacement leaves the old one standing
+            # mod_sessions "Reservation": a Session in status RESERVATION, pushed
+            row.session_id = row.session_id or str(uuid.uuid4())
+            await queue_session(session, row, ctx.clock())
+        elif row.status == REPLACING:  # a refused replacement leaves the old one standing
+            row.status = RESERVED
+        elif row.status != RESERVED:
             row.status = REJECTED
 
     return await _accept(ctx, caller, "RESERVE_NOW", body, work, after)
@@ -254,9 +264,12 @@ async def _reservation_row(ctx: HubContext, caller: Any, req: ReserveNow, statio
             session.add(row)
         elif row.status == RESERVED and row.ocpp_reservation_pk is not None:
             old = (row.station_id, row.ocpp_reservation_pk)
-        else:
+            row.status = REPLACING  # the station's cancel of the old one is no CPO cancel
+        else:  # a reservation_id used again after its reservation ended: a new Session
             row.status, row.station_id, row.connector_id = REQUESTED, station, connector
+            row.session_id, row.created_at = None, now
         row.evse_uid, row.authorization_reference = req.evse_uid, req.authorization_reference
+        row.response_url = req.response_url  # for a later CANCELED_RESERVATION
         row.token_uid, row.expiry_date = token.uid, req.expiry_date
         row.updated_at, row.session_pk = now, None
         await session.flush()
@@ -281,11 +294,21 @@ async def _cancel(ctx: HubContext, caller: Any, body: dict[str, Any]) -> Respons
         return await _answer(ctx, caller, "CANCEL_RESERVATION", body, "REJECTED",
                              "unknown reservation_id")
     pk, station, ocpp_pk = row.id, row.station_id, row.ocpp_reservation_pk
+    async with transaction(ctx.sessionmaker) as session:  # the station's Cancelled is ours
+        stored = await session.get(OcpiReservationRow, pk)
+        if stored is not None:
+            stored.status = CANCELLING
 
     async def after(session: AsyncSession, result: dict[str, Any]) -> None:
         stored = await session.get(OcpiReservationRow, pk)
-        if stored is not None and result["result"] in ("ACCEPTED", "UNKNOWN_RESERVATION"):
-            stored.status, stored.updated_at = CANCELLED, ctx.clock()
+        if stored is None or stored.status != CANCELLING:
+            return
+        stored.updated_at = ctx.clock()
+        if result["result"] in ("ACCEPTED", "UNKNOWN_RESERVATION"):
+            stored.status = CANCELLED
+            await queue_session(session, stored, ctx.clock())  # its Session: COMPLETED
+        else:
+            stored.status = RESERVED
 
     return await _accept(ctx, caller, "CANCEL_RESERVATION", body, _outcome(
         lambda c: c.cancel_reservation(station, ocpp_pk)), after)

@@ -35,7 +35,12 @@ from hub.db.models import PartnerRow
 from hub.domain import NotFound, PartyRef
 from hub.ports import DeliveryError, DeliveryHandler, OutboxMessage
 from hub.services.partners import endpoint_url
-from hub.services.records import get_cdr_by_pk, get_session_by_pk
+from hub.services.records import (
+    ACTIVE_PROFILE_KIND,
+    RESERVATION_SESSION_KIND,
+    get_cdr_by_pk,
+    get_session_by_pk,
+)
 from ocpi.agreements import allowed_in
 from ocpi.auth import CONNECTED
 from ocpi.client import OcpiReply, OcpiUnreachable, ocpi_request, routing_headers
@@ -57,9 +62,10 @@ class Target:
 
 
 async def receiver_target(ctx: HubContext, db: AsyncSession, partner: PartnerRow | None,
-                          module: str) -> Target:
-    """Where ``partner`` receives ``module`` (its Receiver endpoint), checked against its
-    roaming agreement and status; a DeliveryError says whether retrying can help."""
+                          module: str, role: str = "RECEIVER") -> Target:
+    """Where ``partner`` receives ``module`` (its Receiver endpoint; ``role="SENDER"`` for the
+    modules whose pushes go to the Sender interface, e.g. mod_charging_profiles PUT), checked
+    against its roaming agreement and status; a DeliveryError says whether retrying can help."""
     if partner is None:
         raise DeliveryError("partner no longer exists", retryable=False)
     if not await allowed_in(db, partner.id, module):
@@ -67,11 +73,11 @@ async def receiver_target(ctx: HubContext, db: AsyncSession, partner: PartnerRow
                             f"{partner.id}", retryable=False)
     if partner.status != CONNECTED or not partner.token_out:
         raise DeliveryError(f"partner {partner.id} is not connected ({partner.status})")
-    url = endpoint_url(partner, module, "RECEIVER")
+    url = endpoint_url(partner, module, role)
     if url is None:
-        record(ctx.http, Entry("out", "-", f"({module} Receiver)", partner.id, module,
+        record(ctx.http, Entry("out", "-", f"({module} {role.title()})", partner.id, module,
                                deviations=["missing_endpoint"]))
-        raise DeliveryError(f"partner {partner.id} has no {module} Receiver endpoint")
+        raise DeliveryError(f"partner {partner.id} has no {module} {role.title()} endpoint")
     return Target(partner.id, url.rstrip("/"), partner.token_out, partner.token_out_base64)
 
 
@@ -88,9 +94,11 @@ def check_reply(reply: OcpiReply, what: str) -> None:
     raise DeliveryError(detail, retryable=False)
 
 
-async def send(ctx: HubContext, target: Target, method: str, url: str, body: dict[str, Any],
-               sender: PartyRef, receiver: PartyRef | None) -> None:
-    """One delivery call with routing headers; raises DeliveryError unless it was accepted."""
+async def send(ctx: HubContext, target: Target, method: str, url: str,
+               body: dict[str, Any] | None, sender: PartyRef, receiver: PartyRef | None
+               ) -> None:
+    """One delivery call with routing headers (``body`` None: none, e.g. a DELETE); raises
+    DeliveryError unless it was accepted."""
     try:
         reply = await ocpi_request(
             ctx.http, method, url, token=target.token, use_base64=target.use_base64, body=body,
@@ -147,10 +155,14 @@ def cdr_handler(ctx: HubContext) -> DeliveryHandler:
 
 
 def delivery_handlers(ctx: HubContext) -> dict[str, DeliveryHandler]:
+    from ocpi.chargingprofiles import active_profile_handler  # issue 5 (import cycle)
     from ocpi.commands import command_result_handler  # issue 5, commands (import cycle)
+    from ocpi.reservation_sessions import reservation_session_handler  # issue 5 (cycle)
 
     return {"session": session_handler(ctx), "cdr": cdr_handler(ctx),
             "command_result": command_result_handler(ctx),
+            ACTIVE_PROFILE_KIND: active_profile_handler(ctx),
+            RESERVATION_SESSION_KIND: reservation_session_handler(ctx),
             **_routing_handlers(ctx), **_push_handlers(ctx)}
 
 

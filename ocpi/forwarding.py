@@ -5,8 +5,10 @@ X-Request-ID and the SAME X-Correlation-ID (``ocpi.client`` makes the first, tak
 from ``ocpi.journal.CORRELATION_ID``, set by ``ocpi.errors.OcpiRoute`` from the incoming
 request); both legs land in the journal. transport_and_format (Party to Party via Hub): the
 routing headers are kept (FROM = the requesting party, TO = the receiving party); the answer
-goes back with them swapped. The body is passed on as parsed JSON with exact Decimals, so
-``last_updated`` and every number arrive unchanged (Timestamps and Objects send via Hubs).
+goes back with them swapped. Bodies are passed on as the bytes received, both ways (the
+request's, unless the hub rewrites it: a command's ``response_url``; the answer's envelope), so
+``last_updated`` and every number arrive unchanged (Timestamps and Objects send via Hubs) and
+the hub spends no time decoding and re-encoding objects.
 
 status_codes (4xxx: Hub errors), all with HTTP 200 (the request reached the hub's OCPI layer):
 4001 unknown receiver, 4002 the receiver did not answer in ``settings.ocpi.request_timeout``,
@@ -21,7 +23,7 @@ rewritten to hub proxy URLs (``ocpi.proxy``) usable only by the requesting partn
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 import httpx
 from fastapi import Request, Response
@@ -50,6 +52,33 @@ def not_connected(message: str) -> OcpiError:
     return OcpiError(NOT_CONNECTED, message)
 
 
+class Platform(Protocol):
+    """What a leg needs of the receiving platform (a ``PartnerRow`` or a cached copy)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def token_out(self) -> str | None: ...
+    @property
+    def token_out_base64(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class PlatformSnapshot:
+    """The fields of a ``PartnerRow`` a leg needs, kept by ``ocpi.routing``'s route cache."""
+
+    id: int
+    status: str
+    token_out: str | None
+    token_out_base64: bool
+
+    @classmethod
+    def of(cls, row: PartnerRow) -> PlatformSnapshot:
+        return cls(row.id, row.status, row.token_out, row.token_out_base64)
+
+
 @dataclass(frozen=True)
 class Leg:
     """Where a request goes: the receiving platform, the URL, and the parties addressed."""
@@ -62,7 +91,7 @@ class Leg:
     receiver: PartyRef | None  # OCPI-to-*: the receiving party
 
 
-def leg_to(partner: PartnerRow | None, url: str | None, sender: PartyRef | None,
+def leg_to(partner: Platform | None, url: str | None, sender: PartyRef | None,
            receiver: PartyRef | None, what: str) -> Leg:
     """4003 unless the partner is CONNECTED, has a token for us and the endpoint."""
     if partner is None:
@@ -86,16 +115,21 @@ def _swapped(leg: Leg) -> dict[str, str]:
     return headers
 
 
-async def forward(ctx: HubContext, request: Request, body: Any, leg: Leg,
+async def forward(ctx: HubContext, request: Request, content: bytes | None, leg: Leg,
                   user_partner_id: int, *, pass_query: bool = True) -> Response:
-    """Send the request on to ``leg`` and turn the answer into ours (see module docstring)."""
-    params = dict(request.query_params) if pass_query and request.query_params else None
+    """Send the request on to ``leg`` and turn the answer into ours (see module docstring).
+    ``content``: the JSON body to send, as bytes (None: no body). The query string is passed
+    on as received."""
+    url = leg.url
+    query = request.scope.get("query_string", b"") if pass_query else b""
+    if query:
+        url += ("&" if "?" in url else "?") + query.decode("latin-1")
     try:
         reply = await ocpi_request(
-            ctx.http, request.method, leg.url, token=leg.token, use_base64=leg.use_base64,
-            body=body, params=params, headers=routing_headers(leg.sender, leg.receiver),
+            ctx.http, request.method, url, token=leg.token, use_base64=leg.use_base64,
+            content=content, headers=routing_headers(leg.sender, leg.receiver),
             timeout_s=ctx.settings.ocpi.request_timeout, correlation_id=CORRELATION_ID.get(),
-            partner_id=leg.partner_id)
+            partner_id=leg.partner_id, decode=False, pooled=True)
     except OcpiUnreachable as exc:
         cause = exc.__cause__
         if isinstance(cause, httpx.TimeoutException) and not isinstance(
@@ -112,10 +146,10 @@ async def forward(ctx: HubContext, request: Request, body: Any, leg: Leg,
     if link or location:
         async with transaction(ctx.sessionmaker) as session:
             if link:
-                url = await make_proxy(session, ctx.settings, LINK, link,
-                                       target_partner_id=leg.partner_id,
-                                       user_partner_id=user_partner_id, now=ctx.clock())
-                headers["Link"] = f'<{url}>; rel="next"'
+                proxied = await make_proxy(session, ctx.settings, LINK, link,
+                                           target_partner_id=leg.partner_id,
+                                           user_partner_id=user_partner_id, now=ctx.clock())
+                headers["Link"] = f'<{proxied}>; rel="next"'
             if location:
                 headers["Location"] = await make_proxy(
                     session, ctx.settings, LOCATION, location, target_partner_id=leg.partner_id,
@@ -124,5 +158,6 @@ async def forward(ctx: HubContext, request: Request, body: Any, leg: Leg,
         return ocpi_response(status_code=CLIENT_API_UNUSABLE,
                              message=f"receiver answered HTTP {reply.http_status} without an "
                              "OCPI envelope", http_status=reply.http_status, headers=headers)
-    return ocpi_response(reply.data, status_code=reply.status_code, message=reply.message,
-                         http_status=reply.http_status, headers=headers)
+    # status_codes: the receiver's answer, errors included, goes back as it is.
+    return Response(reply.content, status_code=reply.http_status,
+                    media_type="application/json", headers=headers)

@@ -23,6 +23,8 @@ import weakref
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
@@ -33,6 +35,9 @@ from hub.context import utcnow
 from hub.db.base import transaction
 from hub.db.models import OcpiJournalRow
 from hub.settings import Settings
+
+if TYPE_CHECKING:
+    from ocpi.client import KeepAlivePool
 
 log = structlog.get_logger("ocpi.journal")
 
@@ -56,7 +61,7 @@ def module_of(path: str) -> str | None:
 
 def safe_path(url: str) -> str:
     """URL path up to the module; later segments (ids, token uids) become ``*``."""
-    segments = [s for s in httpx.URL(url).path.split("/") if s]
+    segments = [s for s in urlsplit(url).path.split("/") if s]
     out: list[str] = []
     seen_module = False
     for s in segments:
@@ -146,6 +151,9 @@ class Journal:
 class Runtime:
     settings: Settings
     journal: Journal
+    pool: KeepAlivePool | None = None  # forwarded requests (ocpi.client, ocpi.forwarding)
+    # (scheme, host[:port], allowed hosts, environment) the URL policy allowed (ocpi.client)
+    allowed_origins: set[tuple[object, ...]] = field(default_factory=set)
 
 
 _RUNTIMES: weakref.WeakKeyDictionary[httpx.AsyncClient, Runtime] = weakref.WeakKeyDictionary()

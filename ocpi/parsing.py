@@ -63,7 +63,7 @@ class Page:
         return headers
 
 
-def page_params(
+async def page_params(
     date_from: Annotated[DateTime | None, Query()] = None,
     date_to: Annotated[DateTime | None, Query()] = None,
     offset: Annotated[int, Query(ge=0)] = 0,

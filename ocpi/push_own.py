@@ -17,8 +17,16 @@ object and partner. The message names the object, not its content: the handler P
   holds at most one message being retried plus one waiting per object.
 - **New partners** start at the time they are first seen: the initial state is theirs to GET
   (mod_locations, Sender interface), as OCPI intends; afterwards they receive every change.
-- Deleted tariffs are not pushed (a DELETE needs the tariff's identity after it is gone); our
+- **Deleted tariffs** leave a tombstone (``OcpiTariffTombstoneRow``, written by
+  ``hub.services.tariffs.delete_tariff``) whose ``deleted_at`` moves past the watermark like a
+  ``last_updated``: the same scan queues it, and the handler, finding the tariff gone, sends
+  ``DELETE {tariffs}/{cc}/{pid}/{tariff_id}`` (mod_tariffs Receiver interface, DELETE) once per
+  partner; a partner offline meanwhile gets the DELETE in its re-sync, never a PUT of the old
+  tariff. A tariff saved again with the same id removes its tombstone and is PUT. Our
   locations are never deleted (OCPI retires EVSEs with status REMOVED).
+
+The same scan ends our OCPI reservations that the CPO cancelled or that expired
+(``ocpi.reservation_sessions.reservation_scan``).
 
 Each PUT carries the object's own ``last_updated`` and routing headers from our CPO party to the
 partner's eMSP party; the outbox retries, orders per partner and dead-letters as for sessions
@@ -44,6 +52,7 @@ from hub.db.models import (
     PartyRow,
     TariffRow,
 )
+from hub.db.models_ocpi_commands import OcpiTariffTombstoneRow
 from hub.domain import NotFound, PartyRef
 from hub.outbox import PENDING, enqueue
 from hub.ports import DeliveryError, DeliveryHandler, OutboxMessage
@@ -55,6 +64,7 @@ from ocpi.auth import CONNECTED
 from ocpi.delivery import receiver_target, send
 from ocpi.mappers import location_from_domain
 from ocpi.object_store import own_tariff
+from ocpi.reservation_sessions import reservation_scan
 from ocpi.tariffs import tariff_json
 
 log = structlog.get_logger("ocpi.push_own")
@@ -91,6 +101,10 @@ async def _changed(db: AsyncSession, module: str, since: datetime) -> list[tuple
             .where(TariffRow.source == "own", TariffRow.party_pk.in_(own),
                    TariffRow.last_updated > since)
             .order_by(TariffRow.last_updated))
+        deleted = await db.execute(  # tombstones: the handler DELETEs what is gone
+            select(OcpiTariffTombstoneRow.tariff_id, OcpiTariffTombstoneRow.deleted_at)
+            .where(OcpiTariffTombstoneRow.deleted_at > since))
+        return sorted([*rows.all(), *deleted.all()], key=lambda r: r[1])
     return [(object_id, updated) for object_id, updated in rows.all()]
 
 
@@ -144,6 +158,7 @@ async def push_own_changes(ctx: HubContext) -> int:
                     mark.resync_pending = False
                     log.info("ocpi.push_own.resynced", partner_id=partner.id, module=module,
                              objects=len(changed))
+    await reservation_scan(ctx)  # issue 5: reservations cancelled by the CPO or expired
     return queued
 
 
@@ -169,13 +184,41 @@ def location_push_handler(ctx: HubContext) -> DeliveryHandler:
     return push_location
 
 
+async def _tombstone(db: AsyncSession, tariff_id: str) -> OcpiTariffTombstoneRow | None:
+    return (await db.scalars(select(OcpiTariffTombstoneRow).where(
+        OcpiTariffTombstoneRow.tariff_id == tariff_id)
+        .order_by(OcpiTariffTombstoneRow.deleted_at.desc()))).first()
+
+
+async def _delete_tariff(ctx: HubContext, message: OutboxMessage) -> None:
+    """OCPI 2.2.1 mod_tariffs, Receiver interface, DELETE
+    ``{tariffs_endpoint_url}/{country_code}/{party_id}/{tariff_id}`` (no body)."""
+    async with transaction(ctx.sessionmaker) as db:
+        stone = await _tombstone(db, message.subject)
+        if stone is None:
+            raise DeliveryError(f"tariff {message.subject} no longer exists",
+                                retryable=False)
+        partner = await _partner(db, message)
+        target = await receiver_target(ctx, db, partner, "tariffs")
+        receiver = _receiver(partner) if partner else None
+        sender = PartyRef(stone.country_code, stone.party_id, "CPO")
+    url = f"{target.url}/{sender.country_code}/{sender.party_id}/{stone.tariff_id}"
+    await send(ctx, target, "DELETE", url, None, sender, receiver)
+    log.info("ocpi.push_own.tariff_deleted", partner_id=target.partner_id,
+             tariff_id=stone.tariff_id)
+
+
 def tariff_push_handler(ctx: HubContext) -> DeliveryHandler:
     async def push_tariff(message: OutboxMessage) -> None:
+        async with ctx.sessionmaker() as db:
+            found = await own_tariff(db, message.subject)
+        if found is None:  # deleted: its tombstone says so
+            await _delete_tariff(ctx, message)
+            return
         async with transaction(ctx.sessionmaker) as db:
             found = await own_tariff(db, message.subject)
             if found is None:
-                raise DeliveryError(f"tariff {message.subject} no longer exists",
-                                    retryable=False)
+                raise DeliveryError(f"tariff {message.subject} was deleted meanwhile")
             row, party = found
             body = tariff_json(row, party)
             partner = await _partner(db, message)

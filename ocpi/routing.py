@@ -31,8 +31,10 @@ OCPI envelopes exactly as for local requests.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -48,12 +50,12 @@ from hub.domain import PartyRef
 from hub.services.parties import find_party, party_ref
 from hub.services.partners import endpoint_url
 from ocpi.agreements import allowed_in
-from ocpi.auth import Caller, Ctx, PartnerCaller, hub_context, partner_caller
+from ocpi.auth import Caller, Ctx, PartnerCaller, caches, hub_context, partner_caller
 from ocpi.broadcast import MODULES as BROADCAST_MODULES
 from ocpi.broadcast import fan_out, snapshot, unchanged
-from ocpi.encoding import loads
-from ocpi.errors import GENERIC_CLIENT_ERROR, OcpiError, OcpiRoute
-from ocpi.forwarding import Leg, forward, leg_to, unknown_receiver
+from ocpi.encoding import dumps, loads
+from ocpi.errors import GENERIC_CLIENT_ERROR, INVALID_PARAMETERS, OcpiError, OcpiRoute
+from ocpi.forwarding import Leg, PlatformSnapshot, forward, leg_to, unknown_receiver
 from ocpi.get_all import MODULES as GET_ALL_MODULES
 from ocpi.get_all import get_all
 from ocpi.journal import module_of
@@ -115,34 +117,71 @@ def _sender(caller: Caller, named: tuple[str, str] | None, receiver_role: str | 
                 caller.parties[0] if caller.parties else None)
 
 
-async def _leg_in(session: AsyncSession, party: PartyRow, module: str, interface: str,
-                  remainder: str, sender: PartyRef | None) -> Leg:
+@dataclass(frozen=True)
+class Route:
+    """A receiving party as the database describes it: its platform, whether the platform's
+    agreement allows the module, and the platform's endpoint for the module and interface.
+    Kept in the route cache (``ocpi.auth.TableCache``: any committed change to partners,
+    parties or agreements in this process is seen by the next request)."""
+
+    receiver: PartyRef
+    is_own: bool
+    platform: PlatformSnapshot | None
+    allowed: bool
+    base_url: str | None
+
+    def leg(self, module: str, interface: str, remainder: str, sender: PartyRef | None) -> Leg:
+        if self.platform is not None and not self.allowed:
+            raise OcpiError(GENERIC_CLIENT_ERROR, f"module {module} is not in the roaming "
+                            f"agreement of the receiver {self.receiver}", 403)
+        url = self.base_url.rstrip("/") + remainder if self.base_url else None
+        return leg_to(self.platform, url, sender, self.receiver, f"{module} {interface}")
+
+
+async def _route_in(session: AsyncSession, party: PartyRow, module: str, interface: str
+                    ) -> Route:
     partner = await session.get(PartnerRow, party.partner_id) \
         if party.partner_id is not None else None
-    if partner is not None and not await allowed_in(session, partner.id, module):
-        raise OcpiError(GENERIC_CLIENT_ERROR, f"module {module} is not in the roaming "
-                        f"agreement of the receiver {party_ref(party)}", 403)
-    base = endpoint_url(partner, module, interface) if partner is not None else None
-    url = base.rstrip("/") + remainder if base else None
-    return leg_to(partner, url, sender, party_ref(party), f"{module} {interface}")
+    allowed = partner is None or await allowed_in(session, partner.id, module)
+    return Route(party_ref(party), party.is_own,
+                 PlatformSnapshot.of(partner) if partner is not None else None, allowed,
+                 endpoint_url(partner, module, interface) if partner is not None else None)
 
 
 async def _receiver_leg(ctx: HubContext, party: PartyRow, module: str, interface: str,
                         remainder: str, sender: PartyRef | None) -> Leg:
     async with transaction(ctx.sessionmaker) as session:
-        return await _leg_in(session, party, module, interface, remainder, sender)
+        route = await _route_in(session, party, module, interface)
+    return route.leg(module, interface, remainder, sender)
+
+
+async def _direct_route(ctx: HubContext, request: Request, to: tuple[str, str], own_role: str,
+                        module: str, interface: str) -> Route:
+    """The receiving party named by OCPI-to (4001 when unknown or ours) with its platform and
+    endpoint: from the route cache, else one unit of work."""
+    cache = caches(request).routes
+    ttl = ctx.settings.ocpi.caller_cache_seconds
+    key = (to[0].upper(), to[1].upper(), own_role, module, interface)
+    route: Route | None = cache.get(key) if ttl > 0 else None
+    if route is None:
+        seen = cache.mark()
+        async with transaction(ctx.sessionmaker) as session:
+            party = await find_party(session, to[0], to[1], own_role) \
+                or await find_party(session, to[0], to[1])
+            route = await _route_in(session, party, module, interface) \
+                if party is not None else None
+        if route is None or route.is_own:
+            raise unknown_receiver(f"unknown receiver {to[0]}*{to[1]}")
+        cache.put(key, route, seen, ttl)
+    return route
 
 
 async def _direct_leg(ctx: HubContext, request: Request, caller: Caller, to: tuple[str, str],
                       own_role: str, module: str, interface: str, remainder: str) -> Leg:
-    """Direct routing: the receiving party named by OCPI-to and its endpoint, in one unit."""
-    async with transaction(ctx.sessionmaker) as session:
-        party = await find_party(session, to[0], to[1], own_role) \
-            or await find_party(session, to[0], to[1])
-        if party is None or party.is_own:
-            raise unknown_receiver(f"unknown receiver {to[0]}*{to[1]}")
-        sender = _sender(caller, header_party(request, "from"), party.role)
-        return await _leg_in(session, party, module, interface, remainder, sender)
+    """Direct routing: the receiving party named by OCPI-to and its endpoint."""
+    route = await _direct_route(ctx, request, to, own_role, module, interface)
+    sender = _sender(caller, header_party(request, "from"), route.receiver.role)
+    return route.leg(module, interface, remainder, sender)
 
 
 async def _rewrite_response_url(ctx: HubContext, body: Any, caller: Caller, leg: Leg) -> Any:
@@ -157,14 +196,30 @@ async def _rewrite_response_url(ctx: HubContext, body: Any, caller: Caller, leg:
     return {**body, "response_url": url}
 
 
+async def _raw_body(request: Request) -> bytes | None:
+    """The request body to pass on as it is; status_codes: not valid JSON is HTTP 400."""
+    if request.method not in _BODY_METHODS:
+        return None
+    raw = await request.body()
+    if not raw:
+        return None
+    try:
+        json.loads(raw)
+    except ValueError as exc:
+        raise OcpiError(INVALID_PARAMETERS, "request body is not valid JSON", 400) from exc
+    return raw
+
+
 async def _forward(ctx: HubContext, request: Request, caller: Caller, module: str,
                    leg: Leg) -> Response:
-    body = await json_body(request) if request.method in _BODY_METHODS else None
-    if module == "commands":
-        body = await _rewrite_response_url(ctx, body, caller, leg)
+    if module == "commands" and request.method in _BODY_METHODS:
+        body = await _rewrite_response_url(ctx, await json_body(request), caller, leg)
+        content = dumps(body) if body is not None else None
+    else:
+        content = await _raw_body(request)
     log.info("ocpi.routing.forward", module=module, method=request.method,
              from_partner=caller.partner_id, to_partner=leg.partner_id)
-    return await forward(ctx, request, body, leg, caller.partner_id)
+    return await forward(ctx, request, content, leg, caller.partner_id)
 
 
 # -- open routing (no OCPI-to headers) --------------------------------------------------------
@@ -354,5 +409,4 @@ async def use_proxy(request: Request, ctx: Ctx, caller: PartnerCaller, proxy_id:
     frm = header_party(request, "from")
     sender = PartyRef(frm[0], frm[1], "OTHER") if frm is not None else None
     leg = leg_to(partner, target.target_url, sender, receiver, "this proxy URL")
-    body = await json_body(request) if request.method in _BODY_METHODS else None
-    return await forward(ctx, request, body, leg, caller.partner_id)
+    return await forward(ctx, request, await _raw_body(request), leg, caller.partner_id)

@@ -1,12 +1,14 @@
 """Running parts of the OCPI edge (issue 5), started and stopped by the composition root:
-the message journal writer and the URL policy (bound to the shared httpx client), and the
-still-alive job on the scheduler (``HUB_OCPI__STILL_ALIVE_MINUTES``)."""
+the message journal writer, the URL policy and the keep-alive pool of forwarded requests
+(bound to the shared httpx client), and the still-alive job on the scheduler
+(``HUB_OCPI__STILL_ALIVE_MINUTES``)."""
 
 from __future__ import annotations
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from hub.context import HubContext
+from ocpi.client import KeepAlivePool
 from ocpi.hubclientinfo import still_alive
 from ocpi.journal import Journal, Runtime, attach, detach, runtime_for
 
@@ -14,7 +16,7 @@ from ocpi.journal import Journal, Runtime, attach, detach, runtime_for
 def start_ocpi(ctx: HubContext, scheduler: AsyncIOScheduler | None) -> Runtime:
     journal = Journal(ctx.sessionmaker)
     journal.start()
-    runtime = Runtime(ctx.settings, journal)
+    runtime = Runtime(ctx.settings, journal, KeepAlivePool.for_environment())
     attach(ctx.http, runtime)
     if scheduler is not None:
         scheduler.add_job(still_alive, "interval", args=[ctx], id="ocpi_still_alive",
@@ -58,4 +60,6 @@ async def stop_ocpi(ctx: HubContext) -> None:
     runtime = runtime_for(ctx.http)
     if runtime is not None:
         await runtime.journal.close()
+        if runtime.pool is not None:
+            await runtime.pool.aclose()
         detach(ctx.http)

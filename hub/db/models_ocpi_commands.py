@@ -11,6 +11,8 @@ same conventions: integer surrogate keys, ``ExactDecimal`` numbers, ``UTCDateTim
   sent to the station is ours, never the eMSP's).
 - ``OcpiChargingProfileRow``: the profile an eMSP set on one of our sessions.
 - ``OcpiChargingPreferencesRow``: the driver's charging preferences on one of our sessions.
+- ``OcpiTariffTombstoneRow`` (migration 0016): one of our tariffs deleted by the operator, kept
+  so ``ocpi.push_own`` DELETEs it once at every partner that receives our tariffs.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from hub.db.base import Base
 from hub.db.types import ExactDecimal, UTCDateTime
 
 __all__ = ["OcpiChargingPreferencesRow", "OcpiChargingProfileRow", "OcpiCommandRow",
-           "OcpiReservationRow"]
+           "OcpiReservationRow", "OcpiTariffTombstoneRow"]
 
 
 class OcpiCommandRow(Base):
@@ -69,12 +71,18 @@ class OcpiReservationRow(Base):
     ocpp_reservation_pk: Mapped[int | None] = mapped_column(
         ForeignKey("ocpp_reservations.id"), nullable=True)
     expiry_date: Mapped[datetime] = mapped_column(UTCDateTime)
-    # REQUESTED | RESERVED | REJECTED | CANCELLED | USED
+    # REQUESTED | RESERVED | REJECTED | CANCELLING (the eMSP's CANCEL_RESERVATION at the
+    # station) | CANCELLED | EXPIRED | USED
     status: Mapped[str] = mapped_column(String(16))
     session_pk: Mapped[int | None] = mapped_column(
         ForeignKey("charging_sessions.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Migration 0016 (mod_sessions "Reservation"): the OCPI Session id of the reservation
+    # (status RESERVATION; the charging session that uses it takes the same id), and the
+    # RESERVE_NOW's response_url (mod_commands: a CPO cancel is a CANCELED_RESERVATION result).
+    session_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    response_url: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class OcpiChargingProfileRow(Base):
@@ -103,3 +111,17 @@ class OcpiChargingPreferencesRow(Base):
     discharge_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
     response: Mapped[str] = mapped_column(String(32))  # ChargingPreferencesResponse
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OcpiTariffTombstoneRow(Base):
+    """A deleted tariff of ours (mod_tariffs Receiver DELETE is pushed from it); removed when
+    a tariff with the same id is saved again."""
+
+    __tablename__ = "ocpi_tariff_tombstones"
+    __table_args__ = (UniqueConstraint("country_code", "party_id", "tariff_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    country_code: Mapped[str] = mapped_column(String(2))  # our CPO
+    party_id: Mapped[str] = mapped_column(String(3))
+    tariff_id: Mapped[str] = mapped_column(String(36))
+    deleted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

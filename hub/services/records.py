@@ -16,9 +16,17 @@ from hub.db.models import (
     LocationRow,
     PartyRow,
 )
-from hub.db.models_ocpi_commands import OcpiReservationRow
+from hub.db.models_ocpi_commands import OcpiChargingProfileRow, OcpiReservationRow
 from hub.domain import Cdr, ChargingSession, InvalidInput, NotFound, PartyRef
+from hub.outbox import enqueue
 from hub.services.parties import find_party, party_ref
+
+# issue 5, OCPI mod_charging_profiles Sender interface (PUT): outbox kind of an updated
+# ActiveChargingProfile; subject = the ChargingSessionRow pk, sent by ocpi.chargingprofiles.
+ACTIVE_PROFILE_KIND = "ocpi_active_profile"
+# issue 5, OCPI mod_sessions "Reservation": outbox kind of the Session (status RESERVATION,
+# then COMPLETED if unused) of an OCPI reservation; subject = the OcpiReservationRow pk.
+RESERVATION_SESSION_KIND = "ocpi_reservation_session"
 
 
 async def _party(session: AsyncSession, pk: int | None) -> PartyRow | None:
@@ -28,7 +36,11 @@ async def _party(session: AsyncSession, pk: int | None) -> PartyRow | None:
 async def link_ocpi_reservation(session: AsyncSession, row: ChargingSessionRow) -> None:
     """issue 5, OCPI RESERVE_NOW: a session of ours on a reserved connector with the reserved
     token uses the reservation (marked USED) and carries its authorization_reference
-    (mod_sessions Session.authorization_reference). Idempotent; writes in the caller's unit."""
+    (mod_sessions Session.authorization_reference). It also takes the reservation's Session id
+    (mod_sessions "Reservation": the Session in status RESERVATION becomes ACTIVE) when it is
+    linked while ACTIVE, so before its CDR exists: at the start (OCPP 1.6 StartTransaction in
+    ``cpo_core.handlers.operations``, OCPP 2.0.1 TransactionEvent in
+    ``cpo_core.v201_transactions``). Idempotent; writes in the caller's unit."""
     if row.station_id is None or row.authorization_reference is not None:
         return
     found = (await session.scalars(select(OcpiReservationRow).where(
@@ -37,18 +49,42 @@ async def link_ocpi_reservation(session: AsyncSession, row: ChargingSessionRow) 
         OcpiReservationRow.token_uid == row.token_uid,
         or_(OcpiReservationRow.session_pk.is_(None),
             OcpiReservationRow.session_pk == row.id),
-        OcpiReservationRow.status.in_(("RESERVED", "USED")),
+        OcpiReservationRow.status.in_(("RESERVED", "REPLACING", "USED")),
         OcpiReservationRow.created_at <= row.start_date_time,
         OcpiReservationRow.expiry_date >= row.start_date_time,
     ).order_by(OcpiReservationRow.created_at.desc()).limit(1))).first()
     if found is None:
         return
+    newly = found.session_pk is None
     found.status, found.session_pk, found.updated_at = "USED", row.id, row.last_updated
     row.authorization_reference = found.authorization_reference
+    if newly and found.session_id and row.emsp_party_pk is not None and row.status == "ACTIVE":
+        row.session_id = found.session_id  # the same OCPI Session, now ACTIVE
+
+
+async def note_profile_change(session: AsyncSession, station_id: str,
+                              connector_id: int | None, now: datetime) -> int:
+    """issue 5: the charging limits on a station changed for another reason than an OCPI
+    request (e.g. the operator set or cleared a profile). Queues an ActiveChargingProfile
+    update for every ACTIVE session there (``connector_id`` None or 0: all connectors) whose
+    profile a partner once set through OCPI (mod_charging_profiles: "SHALL NOT call this
+    interface" otherwise). Writes in the caller's unit; returns how many were queued."""
+    stmt = (select(ChargingSessionRow.id, OcpiChargingProfileRow.partner_id)
+            .join(OcpiChargingProfileRow,
+                  OcpiChargingProfileRow.session_pk == ChargingSessionRow.id)
+            .where(ChargingSessionRow.station_id == station_id,
+                   ChargingSessionRow.status == "ACTIVE",
+                   OcpiChargingProfileRow.status.in_(("ACCEPTED", "CLEARED")),
+                   OcpiChargingProfileRow.partner_id.is_not(None)))
+    if connector_id:
+        stmt = stmt.where(ChargingSessionRow.ocpp_connector_id == connector_id)
+    rows = (await session.execute(stmt)).all()
+    for pk, partner_id in rows:
+        enqueue(session, ACTIVE_PROFILE_KIND, str(pk), partner_id=partner_id, now=now)
+    return len(rows)
 
 
 async def session_from_row(session: AsyncSession, row: ChargingSessionRow) -> ChargingSession:
-    await link_ocpi_reservation(session, row)  # issue 5 (a no-op once linked)
     cpo = await _party(session, row.cpo_party_pk)
     emsp = await _party(session, row.emsp_party_pk)
     assert cpo is not None

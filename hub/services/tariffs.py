@@ -8,11 +8,11 @@ functions with values it has already validated): the kernel never imports cleari
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.models import (
@@ -24,6 +24,7 @@ from hub.db.models import (
     RoamingAgreementRow,
     TariffRow,
 )
+from hub.db.models_ocpi_commands import OcpiTariffTombstoneRow
 from hub.domain import Conflict, InvalidInput, NotFound, TariffPrice
 from hub.services.parties import find_party
 from hub.services.price_links import detach_model
@@ -68,6 +69,11 @@ async def save_tariff(session: AsyncSession, party: PartyRow, tariff_id: str,
                       ocpi: dict[str, Any], fields: TariffFields, *, source: str,
                       now: datetime, create_only: bool = False) -> tuple[TariffRow, bool]:
     """Insert or replace a tariff (unique per party and id). Returns (row, created)."""
+    if source == OWN:  # issue 5: saved again: no longer deleted at our partners
+        await session.execute(delete(OcpiTariffTombstoneRow).where(
+            OcpiTariffTombstoneRow.country_code == party.country_code,
+            OcpiTariffTombstoneRow.party_id == party.party_id,
+            OcpiTariffTombstoneRow.tariff_id == tariff_id))
     row = (await session.scalars(select(TariffRow).where(
         TariffRow.party_pk == party.id, TariffRow.tariff_id == tariff_id))).first()
     created = row is None
@@ -100,16 +106,36 @@ async def list_tariff_rows(session: AsyncSession, source: str | None = None
     return [(t, p) for t, p in (await session.execute(stmt.order_by(TariffRow.id))).all()]
 
 
-async def delete_tariff(session: AsyncSession, row: TariffRow) -> None:
+async def delete_tariff(session: AsyncSession, row: TariffRow,
+                        now: datetime | None = None) -> None:
+    """Delete a tariff; one of our own leaves a tombstone (issue 5: ``ocpi.push_own`` sends
+    OCPI mod_tariffs Receiver DELETE to the partners that receive our tariffs)."""
     used = (await session.scalars(select(LocationRow.location_id).where(
         LocationRow.tariff_pk == row.id))).first()
     if used is not None:
         raise Conflict(f"tariff {row.tariff_id} is used by location {used}")
+    party = await session.get(PartyRow, row.party_pk)
+    if row.source == OWN and party is not None and party.is_own:
+        await _tombstone(session, party, row.tariff_id, now or datetime.now(UTC))
     for rep in (await session.scalars(select(CdrRepricingRow).where(
             CdrRepricingRow.tariff_pk == row.id))).all():
         rep.tariff_pk = None
     await session.delete(row)
     await session.flush()
+
+
+async def _tombstone(session: AsyncSession, party: PartyRow, tariff_id: str,
+                     now: datetime) -> None:
+    stone = (await session.scalars(select(OcpiTariffTombstoneRow).where(
+        OcpiTariffTombstoneRow.country_code == party.country_code,
+        OcpiTariffTombstoneRow.party_id == party.party_id,
+        OcpiTariffTombstoneRow.tariff_id == tariff_id))).first()
+    if stone is None:
+        session.add(OcpiTariffTombstoneRow(country_code=party.country_code,
+                                           party_id=party.party_id, tariff_id=tariff_id,
+                                           deleted_at=now))
+    else:
+        stone.deleted_at = now
 
 
 # -- CDRs by their OCPI id -----------------------------------------------------------------------

@@ -1,21 +1,26 @@
 """Our own locations and tariffs pushed to partners' Receivers on change: de-duplicated, one PUT
-per object however many changes, an offline partner re-synced when it is back."""
+per object however many changes, an offline partner re-synced when it is back; a deleted tariff
+of ours DELETEd once at every partner (tombstone), never resurrected by a re-sync."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from decimal import Decimal
 from typing import Any
 
+import uvicorn
+from fastapi import FastAPI, Request
 from sqlalchemy import select, update
 
 from hub.db.base import transaction
 from hub.db.models import OcpiPushWatermarkRow, PartnerRow
+from hub.db.models_ocpi_commands import OcpiTariffTombstoneRow
 from hub.seed import DEMO_STATIONS, seed_demo_network
 from hub.services.network import record_status, upsert_simple_tariff
 from ocpi.push_own import push_own_changes
-from tests.ocpi.conftest import fake_partner
-from tests.ocpi.journal_helpers import Recorder
+from tests.ocpi.conftest import fake_partner, ocpi_call
+from tests.ocpi.journal_helpers import Recorder, admin
 
 
 async def _status(hub: Any, status: str) -> None:
@@ -90,3 +95,78 @@ async def test_changes_pushed_once_and_offline_partner_resynced(make_settings,
         async with transaction(hub.ctx.sessionmaker) as session:
             marks = (await session.scalars(select(OcpiPushWatermarkRow))).all()
             assert not any(m.resync_pending for m in marks)
+
+
+class MethodRecorder(Recorder):
+    """A loopback Receiver remembering every PUT and DELETE as (method, path, body)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, str, Any]] = []
+        app = FastAPI()
+
+        @app.api_route("/{path:path}", methods=["PUT", "DELETE"])
+        async def any_call(path: str, request: Request) -> dict[str, Any]:
+            body = await request.body()
+            self.calls.append((request.method, "/" + path,
+                               json.loads(body) if body else None))
+            return {"status_code": 1000, "timestamp": "2026-01-01T00:00:00Z"}
+
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
+                                                    log_level="warning", lifespan="off"))
+
+
+async def _calls(rec: MethodRecorder, count: int) -> list[tuple[str, str, Any]]:
+    for _ in range(1500):
+        if len(rec.calls) >= count:
+            break
+        await asyncio.sleep(0.02)
+    return rec.calls
+
+
+NIGHT: dict[str, Any] = {
+    "id": "LV-NIGHT", "currency": "EUR",
+    "elements": [{"price_components": [{"type": "ENERGY", "price": 0.20, "step_size": 1}]}]}
+
+
+async def test_deleted_tariff_pushed_once_and_not_resurrected(make_settings, start_hub) -> None:
+    settings = await asyncio.to_thread(make_settings, ocpi={"push_interval_seconds": 0})
+    hub = await start_hub(settings)
+    async with transaction(hub.ctx.sessionmaker) as session:
+        assert await seed_demo_network(session, hub.ctx.settings, hub.ctx.clock())
+    async with MethodRecorder() as a, MethodRecorder() as b:
+        _, token_a = await fake_partner(hub, [("EE", "ELM", "EMSP")], endpoints=[
+            {"identifier": "tariffs", "role": "RECEIVER", "url": f"{a.url}/tariffs"}])
+        b_id, _ = await fake_partner(hub, [("FI", "FIN", "EMSP")], endpoints=[
+            {"identifier": "tariffs", "role": "RECEIVER", "url": f"{b.url}/tariffs"}])
+        assert await push_own_changes(hub.ctx) == 0  # first seen
+        assert (await admin(hub, "PUT", "/tariffs/LV-NIGHT", json=NIGHT)).status_code == 201
+        assert await push_own_changes(hub.ctx) == 2
+        assert [c[:2] for c in await _calls(a, 1)] == [("PUT", "/tariffs/LV/BIM/LV-NIGHT")]
+        assert [c[:2] for c in await _calls(b, 1)] == [("PUT", "/tariffs/LV/BIM/LV-NIGHT")]
+
+        # B goes offline; the operator deletes the tariff: A gets a DELETE (no body) once.
+        await _partner_status(hub, b_id, "OFFLINE")
+        assert (await admin(hub, "DELETE", "/tariffs/LV-NIGHT")).status_code == 204
+        assert await push_own_changes(hub.ctx) == 1
+        assert (await _calls(a, 2))[1] == ("DELETE", "/tariffs/LV/BIM/LV-NIGHT", None)
+        assert await push_own_changes(hub.ctx) == 0  # pushed once
+        # our tariffs Sender no longer lists it
+        listed = await ocpi_call("GET", f"{hub.url}/ocpi/cpo/2.2.1/tariffs", token_a)
+        assert "LV-NIGHT" not in {t["id"] for t in listed.json()["data"]}
+        assert {t["id"] for t in listed.json()["data"]} == {"LV-STANDARD"}
+
+        # B back: its re-sync DELETEs the tariff, it never gets the old tariff again.
+        await _partner_status(hub, b_id, "CONNECTED")
+        assert await push_own_changes(hub.ctx) == 1
+        assert (await _calls(b, 2))[1] == ("DELETE", "/tariffs/LV/BIM/LV-NIGHT", None)
+        assert await push_own_changes(hub.ctx) == 0
+
+        # Saved again with the same id: the tombstone goes, both get the new tariff.
+        assert (await admin(hub, "PUT", "/tariffs/LV-NIGHT", json=NIGHT)).status_code == 201
+        assert await push_own_changes(hub.ctx) == 2
+        assert (await _calls(a, 3))[2][:2] == ("PUT", "/tariffs/LV/BIM/LV-NIGHT")
+        assert (await _calls(b, 3))[2][:2] == ("PUT", "/tariffs/LV/BIM/LV-NIGHT")
+        async with hub.ctx.sessionmaker() as session:
+            assert (await session.scalars(select(OcpiTariffTombstoneRow))).all() == []
+    assert len(a.calls) == 3 and len(b.calls) == 3
