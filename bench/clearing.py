@@ -2,12 +2,14 @@
 3 currencies (EUR, SEK, PLN), on SQLite or PostgreSQL.
 
     .venv/bin/python bench/clearing.py [--cdrs N] [--db sqlite|postgres] [--pg-url URL]
+                                       [--batch N] [--profile FILE]
 
 A child process seeds the database (legal entities, parties, FX rates, CDRs, re-pricing
 results for the partners' CDRs) with bulk Core inserts; the parent then times
 1. the baseline: one SQL query summing the same CDRs' totals per currency, and
-2. the close: ``run_clearing`` (validate, rate, book: one clearing row, its history and one
-   journal entry per CDR) + ``close_month`` (invoices, netting, lock),
+2. the close: ``run_clearing`` (validate, rate, book: one clearing row, one history row and
+   one journal entry per CDR, the common case in bulk) + ``close_month`` (invoices, netting,
+   lock),
 and prints CDRs/s, the ratio to the baseline and the parent's peak RSS (the seeding child's
 memory is not counted). Targets (issue 6): under 3 minutes on PostgreSQL, peak RSS < 1 GB.
 """
@@ -153,6 +155,8 @@ def main() -> None:
     ap.add_argument("--pg-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
     ap.add_argument("--batch", type=int, default=5000, help="CDRs per transaction")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--profile", metavar="FILE",
+                    help="write a cProfile of run + close to FILE (seeding not included)")
     args = ap.parse_args()
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     with tempfile.TemporaryDirectory() as tmp:
@@ -171,7 +175,14 @@ def main() -> None:
             if child.exitcode != 0:
                 raise SystemExit(f"seeding failed ({child.exitcode})")
             seeded = time.perf_counter() - t0
-            r = asyncio.run(measure(settings, args.cdrs, args.batch))
+            if args.profile:
+                import cProfile
+
+                prof = cProfile.Profile()
+                r = prof.runcall(asyncio.run, measure(settings, args.cdrs, args.batch))
+                prof.dump_stats(args.profile)
+            else:
+                r = asyncio.run(measure(settings, args.cdrs, args.batch))
         finally:
             if args.db == "postgres":
                 drop_schema(args.pg_url, schema)

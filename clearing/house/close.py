@@ -10,6 +10,9 @@ Per agreement period, in one transaction:
 3. with netting on, the period's invoices and credit notes between the two entities become one
    payment instruction per currency (the VAT documents stay separate).
 4. the period is CLOSED (locked) and the next one opened.
+On PostgreSQL step 1 is set-based for invoices: one statement per invoice line marks its CDRs,
+moves them to invoiced (with their history rows) and returns their exact sums
+(``_invoices_sql``); SQLite reads the CDRs and sums them in Python. Same result.
 Closing a closed period raises ``PeriodClosed``; ``close_month`` skips closed periods, so
 re-running a close books and numbers nothing twice.
 """
@@ -23,7 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, insert, literal, or_, select, update
+from sqlalchemy import and_, insert, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -149,9 +152,11 @@ class Group:
     energy: Decimal = ZERO
     net: Decimal = ZERO
     vat: Decimal = ZERO
+    count: int = 0
 
     def add(self, r: Any) -> None:
         self.ids.append(r.id)
+        self.count += 1
         self.energy += r.energy or ZERO
         self.net += r.net
         self.vat += r.vat
@@ -183,14 +188,8 @@ COLUMNS = (CdrClearingRow.id, CdrClearingRow.supplier_pk, CdrClearingRow.custome
 async def _add_line(session: AsyncSession, inv: InvoiceRow, g: Group, sign: Decimal,
                     issuer: LegalEntityRow, no: int, now: datetime) -> None:
     """One invoice line for group ``g``; marks its CDRs and books the VAT rounding."""
-    net = sign * g.net
-    vat = (net * g.vat_rate / 100).quantize(quantum(inv.currency), rounding=ROUND_HALF_UP)
-    line = InvoiceLineRow(
-        invoice_pk=inv.id, line_no=no, quantity=sign * g.energy, cdr_count=len(g.ids),
-        net=net, tax_rule=g.tax_rule, vat_rate=g.vat_rate, vat_amount=vat,
-        vat_country=g.vat_country,
-        description=(f"EV charging {g.vat_country}, {len(g.ids)} CDR(s), {g.tax_rule} "
-                     f"{g.vat_rate}%"))
+    line = InvoiceLineRow(invoice_pk=inv.id, line_no=no)
+    _fill_line(line, g, sign, inv.currency)
     session.add(line)
     await session.flush()
     for i in range(0, len(g.ids), 1000):
@@ -208,6 +207,25 @@ async def _add_line(session: AsyncSession, inv: InvoiceRow, g: Group, sign: Deci
         CdrClearingRow.invoice_line_pk == line.id, CdrClearingRow.state == lc.ACCEPTED)
         .values(state=lc.INVOICED, updated_at=now)
         .execution_options(synchronize_session=False))
+    await _line_totals(session, inv, line, g, sign, issuer, no, now)
+
+
+def _fill_line(line: InvoiceLineRow, g: Group, sign: Decimal, currency: str) -> None:
+    """The line's figures from its CDRs' sums; VAT once on the line total (BR-CO-17)."""
+    line.net = sign * g.net
+    line.vat_amount = (line.net * g.vat_rate / 100).quantize(quantum(currency),
+                                                             rounding=ROUND_HALF_UP)
+    line.quantity, line.cdr_count = sign * g.energy, g.count
+    line.tax_rule, line.vat_rate, line.vat_country = g.tax_rule, g.vat_rate, g.vat_country
+    line.description = (f"EV charging {g.vat_country}, {g.count} CDR(s), {g.tax_rule} "
+                        f"{g.vat_rate}%")
+
+
+async def _line_totals(session: AsyncSession, inv: InvoiceRow, line: InvoiceLineRow, g: Group,
+                       sign: Decimal, issuer: LegalEntityRow, no: int, now: datetime) -> None:
+    """Adds the line to the invoice's totals; books the cents by which the line's VAT differs
+    from its CDRs' booked VAT (a rounding adjustment)."""
+    net, vat = line.net, line.vat_amount
     inv.total_net += net
     inv.total_vat += vat
     inv.total_gross += net + vat
@@ -244,9 +262,88 @@ async def _documents(session: AsyncSession, groups: dict[DocKey, dict[tuple[Any,
     return docs
 
 
+SET_BASED = True  # False: PostgreSQL too reads the CDRs (tests compare both ways)
+# PostgreSQL: an invoice line's CDRs are marked, moved to invoiced (with their history row)
+# and summed by ONE statement, without reading them into Python. The conditions are those of
+# ``_invoiceable``; an original invoiced earlier in this close (``new_lines``) still counts as
+# not invoiced, as in the per-CDR path, which selects the whole period before marking any.
+_MARK_LINE = text("""
+WITH u AS (
+  UPDATE cdr_clearing AS c SET invoice_line_pk = :line,
+    state = CASE WHEN c.state = :accepted THEN :invoiced ELSE c.state END,
+    updated_at = CASE WHEN c.state = :accepted THEN CAST(:now AS TIMESTAMPTZ)
+                      ELSE c.updated_at END
+  WHERE c.period_pk = :period AND c.booked AND NOT c.direct AND c.invoice_line_pk IS NULL
+    AND c.state IN (:accepted, :credited)
+    AND c.supplier_pk = :supplier AND c.customer_pk = :customer AND c.currency = :currency
+    AND c.tax_rule = :tax_rule AND c.vat_rate = CAST(:vat_rate AS NUMERIC)
+    AND c.vat_country = :vat_country
+    AND (c.credit_of_pk IS NULL OR EXISTS (
+      SELECT 1 FROM cdr_clearing AS o WHERE o.id = c.credit_of_pk
+        AND (o.invoice_line_pk IS NULL OR o.invoice_line_pk = ANY(CAST(:new_lines AS INTEGER[])))))
+  RETURNING c.id, c.state, c.energy, c.net, c.vat),
+h AS (
+  INSERT INTO cdr_transitions (clearing_pk, from_state, to_state, reason, at)
+  SELECT u.id, :accepted, :invoiced, :reason, CAST(:now AS TIMESTAMPTZ) FROM u
+  WHERE u.state = :invoiced)
+SELECT count(*), coalesce(sum(u.energy), 0), coalesce(sum(u.net), 0), coalesce(sum(u.vat), 0)
+FROM u""")
+
+
+async def _invoices_sql(session: AsyncSession, period: SettlementPeriodRow,
+                        agreement: ClearingAgreementRow, issued: date, now: datetime
+                        ) -> list[InvoiceRow]:
+    """``_invoices`` in SQL (PostgreSQL: exact NUMERIC sums): the same documents, numbers,
+    lines and order, one statement per line instead of reading every CDR."""
+    orig = _orig()
+    keys = (await session.execute(
+        select(CdrClearingRow.supplier_pk, CdrClearingRow.customer_pk, CdrClearingRow.currency,
+               CdrClearingRow.tax_rule, CdrClearingRow.vat_rate, CdrClearingRow.vat_country)
+        .outerjoin(orig, orig.id == CdrClearingRow.credit_of_pk)
+        .where(_invoiceable(period.id, orig))
+        .group_by(CdrClearingRow.supplier_pk, CdrClearingRow.customer_pk,
+                  CdrClearingRow.currency, CdrClearingRow.tax_rule, CdrClearingRow.vat_rate,
+                  CdrClearingRow.vat_country))).all()
+    by_doc: dict[tuple[int, int, str], list[tuple[str, Decimal, str]]] = defaultdict(list)
+    for supplier, customer, ccy, rule, rate, country in keys:
+        # booked CDRs have every one of these (``_invoiceable``: booked)
+        assert supplier is not None and customer is not None and ccy is not None
+        assert rule is not None and rate is not None and country is not None
+        by_doc[(supplier, customer, ccy)].append((rule, rate, country))
+    docs: list[InvoiceRow] = []
+    new_lines: list[int] = []
+    for (supplier, customer, ccy), groups in sorted(by_doc.items()):
+        issuer = await _entity(session, supplier)
+        inv = await _new_invoice(
+            session, kind="INVOICE", issuer=issuer, buyer_pk=customer, period=period,
+            currency=ccy, issued=issued, terms=agreement.payment_terms_days, credited=None,
+            now=now)
+        for no, (rule, rate, country) in enumerate(sorted(groups), start=1):
+            line = InvoiceLineRow(invoice_pk=inv.id, line_no=no, description="",
+                                  quantity=ZERO, cdr_count=0, net=ZERO, tax_rule=rule,
+                                  vat_rate=rate, vat_amount=ZERO, vat_country=country)
+            session.add(line)
+            await session.flush()
+            new_lines.append(line.id)
+            count, energy, net, vat = (await session.execute(_MARK_LINE, {
+                "line": line.id, "accepted": lc.ACCEPTED, "invoiced": lc.INVOICED,
+                "credited": lc.CREDITED, "now": now, "period": period.id,
+                "supplier": supplier, "customer": customer, "currency": ccy,
+                "tax_rule": rule, "vat_rate": rate, "vat_country": country,
+                "new_lines": new_lines, "reason": f"invoice {inv.number}"})).one()
+            g = Group(rule, rate, country, energy=energy, net=net, vat=vat, count=count)
+            _fill_line(line, g, Decimal(1), ccy)
+            await _line_totals(session, inv, line, g, Decimal(1), issuer, no, now)
+        docs.append(inv)
+    await session.flush()
+    return docs
+
+
 async def _invoices(session: AsyncSession, period: SettlementPeriodRow,
                     agreement: ClearingAgreementRow, issued: date, now: datetime
                     ) -> list[InvoiceRow]:
+    if SET_BASED and (await session.connection()).dialect.name == "postgresql":
+        return await _invoices_sql(session, period, agreement, issued, now)
     orig = _orig()
     stmt = (select(*COLUMNS, literal(0).label("credited"))
             .outerjoin(orig, orig.id == CdrClearingRow.credit_of_pk)

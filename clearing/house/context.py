@@ -3,17 +3,20 @@ entities of parties, agreements, periods, tax decisions, FX rates, split rules a
 
 from __future__ import annotations
 
+import asyncio
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clearing import entities as ref_entities
 from clearing import fx, split, tax
 from clearing.house import store
 from clearing.house.periods import AgreementTerms, agreement_for, open_period_for, terms
-from hub.db.models_clearing_ref import LegalEntityRow
+from hub.db.models_clearing_ref import LegalEntityRow, OwnerAssignmentRow
 
 
 def tax_party(entity: LegalEntityRow, *, business: bool = True) -> tax.TaxParty:
@@ -34,6 +37,18 @@ class RunCaches:
     rules: dict[tuple[Any, ...], list[split.SplitRule]] = field(default_factory=dict)
     owners: dict[tuple[str | None, date], str | None] = field(default_factory=dict)
     all_rules: list[split.SplitRule] | None = None
+    # location id -> (valid_from dates ascending, owner codes): every LOCATION owner assignment,
+    # read once per run (``clearing.entities.owner_of`` answers the same from the database).
+    location_owners: dict[str, tuple[list[date], list[str]]] | None = None
+    # Held by the batch that reads or fills these caches (a run has two batches in flight).
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Agreements and periods looked up (and perhaps created) in some batch's transaction.
+    fills: int = 0
+    memo: dict[tuple[Any, ...], Any] = field(default_factory=dict)  # clearing.house.fastpath
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.zone)
 
     async def load(self, session: AsyncSession) -> None:
         self.party_entity, self.entity, self.codes = await store.entities(session)
@@ -43,6 +58,7 @@ class RunCaches:
                         now: datetime) -> AgreementTerms:
         key = (min(a.id, b.id), max(a.id, b.id))
         if key not in self.agreements:
+            self.fills += 1
             row = await agreement_for(session, a.id, b.id, currency=a.currency or "EUR",
                                       now=now)
             self.agreements[key] = terms(row)
@@ -54,6 +70,7 @@ class RunCaches:
         is closed)."""
         key = (agreement.pk, on.replace(day=1))
         if key not in self.periods:
+            self.fills += 1
             row = await open_period_for(session, agreement, on, now)
             self.periods[key] = (row.id, row.start)
         return self.periods[key]
@@ -83,11 +100,28 @@ class RunCaches:
                          ) -> str | None:
         """The location's owner on the day of the session (owner assignments are dated)."""
         key = (location_id, on)
-        if key not in self.owners:
-            owner = await ref_entities.owner_of(session, location_id=location_id,
-                                                station_id=None, on=on)
-            self.owners[key] = owner.code if owner is not None else None
-        return self.owners[key]
+        found = self.owners.get(key, False)
+        if found is not False:
+            return found  # type: ignore[return-value]
+        if self.location_owners is None:
+            self.location_owners = {}
+            for target, since, code in (await session.execute(
+                    select(OwnerAssignmentRow.target_id, OwnerAssignmentRow.valid_from,
+                           LegalEntityRow.code)
+                    .join(LegalEntityRow, LegalEntityRow.id == OwnerAssignmentRow.entity_pk)
+                    .where(OwnerAssignmentRow.scope == "LOCATION")
+                    .order_by(OwnerAssignmentRow.target_id,
+                              OwnerAssignmentRow.valid_from))).all():
+                dates, codes = self.location_owners.setdefault(target, ([], []))
+                dates.append(since)
+                codes.append(code)
+        owner = None
+        if location_id and location_id in self.location_owners:
+            dates, codes = self.location_owners[location_id]
+            i = bisect_right(dates, on)  # the latest assignment at or before ``on``
+            owner = codes[i - 1] if i else None
+        self.owners[key] = owner
+        return owner
 
     async def split_rules(self, session: AsyncSession, owner: str | None,
                           location_id: str | None, on: date) -> list[split.SplitRule]:

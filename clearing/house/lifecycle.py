@@ -41,6 +41,15 @@ TRANSITIONS: Final[dict[str, frozenset[str]]] = {
     SETTLED: frozenset({CREDITED}),
     CREDITED: frozenset(),
 }
+# A run takes a CDR through several states at once; its history stores that as ONE row, from
+# the first to the last state, with the run's time and reason. Readers show every step of it
+# (``expand``). None of these pairs is a single transition of the table, so a stored row is
+# unambiguous.
+RUN_PATHS: Final[dict[tuple[str, str], tuple[str, ...]]] = {
+    (RECEIVED, ACCEPTED): (VALIDATED, RATED, ACCEPTED),
+    (RECEIVED, DISPUTED): (VALIDATED, RATED, DISPUTED),
+    (RECEIVED, CREDITED): (VALIDATED, RATED, ACCEPTED, CREDITED),
+}
 # States whose CDR is booked in the ledger (its entry exists and is not reversed).
 BOOKED: Final = frozenset({ACCEPTED, INVOICED, SETTLED})
 
@@ -57,6 +66,30 @@ def path(current: str, *targets: str) -> list[tuple[str, str]]:
     steps = []
     for target in targets:
         check_transition(current, target)
+        steps.append((current, target))
+        current = target
+    return steps
+
+
+def compressed(steps: list[tuple[str, str]] | tuple[tuple[str, str], ...]
+               ) -> list[tuple[str, str]]:
+    """``steps`` as stored in the history: a run path of ``RUN_PATHS`` as one (first, last)
+    row, anything else step by step."""
+    if len(steps) > 1:
+        first, last = steps[0][0], steps[-1][1]
+        if RUN_PATHS.get((first, last)) == tuple(b for _, b in steps):
+            return [(first, last)]
+    return list(steps)
+
+
+def expand(from_state: str | None, to_state: str) -> list[tuple[str | None, str]]:
+    """A stored history row as the transitions it stands for (see ``RUN_PATHS``)."""
+    targets = RUN_PATHS.get((from_state or "", to_state))
+    if targets is None:
+        return [(from_state, to_state)]
+    steps: list[tuple[str | None, str]] = []
+    current = from_state
+    for target in targets:
         steps.append((current, target))
         current = target
     return steps

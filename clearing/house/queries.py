@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clearing.house import lifecycle as lc
 from hub.db.models import CdrRow
 from hub.db.models_clearing import (
     CdrClearingRow,
@@ -88,8 +89,9 @@ async def cdr_state(session: AsyncSession, cdr_pk: int) -> dict[str, Any]:
             "vat": cc.vat, "tax_rule": cc.tax_rule, "vat_rate": cc.vat_rate,
             "vat_country": cc.vat_country, "invoice_line_id": cc.invoice_line_pk,
             "message": cc.message,
-            "history": [{"from": h.from_state, "to": h.to_state, "reason": h.reason,
-                         "at": h.at} for h in history]}
+            # a run's path is stored as one row: every step of it is shown
+            "history": [{"from": a, "to": b, "reason": h.reason, "at": h.at}
+                        for h in history for a, b in lc.expand(h.from_state, h.to_state)]}
 
 
 async def invoices(session: AsyncSession, label: str | None = None) -> list[dict[str, Any]]:

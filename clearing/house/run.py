@@ -6,6 +6,7 @@ order with Core (memory stays flat); a rerun picks up only what is left, so it i
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from clearing import fx, split, tax
 from clearing.admin_repricing import reprice_row
+from clearing.house import fastpath, store
 from clearing.house import lifecycle as lc
-from clearing.house import store
 from clearing.house.booking import (
     CdrFacts,
     Check,
@@ -80,19 +81,24 @@ class Outcome:
         return self.steps[-1][1] if self.steps else lc.RECEIVED
 
 
-COLUMNS = (CdrRow.id, CdrRow.cdr_id, CdrRow.source, CdrRow.credit, CdrRow.raw,
-           CdrRow.cpo_party_pk, CdrRow.emsp_party_pk, CdrRow.start_date_time,
-           CdrRow.end_date_time, CdrRow.currency, CdrRow.total_energy, CdrRow.total_time,
-           CdrRow.total_cost_excl_vat, CdrRow.total_cost_incl_vat, CdrRow.vat_country,
-           CdrRow.location)
+# A run reads the CDR's raw OCPI object (large) only for credit CDRs (their original's id).
+BATCH_COLUMNS = (CdrRow.id, CdrRow.cdr_id, CdrRow.source, CdrRow.credit,
+                 CdrRow.cpo_party_pk, CdrRow.emsp_party_pk, CdrRow.start_date_time,
+                 CdrRow.end_date_time, CdrRow.currency, CdrRow.total_energy, CdrRow.total_time,
+                 CdrRow.total_cost_excl_vat, CdrRow.total_cost_incl_vat, CdrRow.vat_country,
+                 CdrRow.location)
+COLUMNS = (*BATCH_COLUMNS, CdrRow.raw)
 
 
-def facts_of(r: Row[Any]) -> CdrFacts:
+def facts_of(r: Row[Any], raw: Any = None) -> CdrFacts:
+    """``raw``: the CDR's raw object when ``r`` was read without it (``BATCH_COLUMNS``)."""
     loc = r.location if isinstance(r.location, dict) else {}
     country = str(loc.get("country") or "").upper()
     alpha2 = ALPHA2.get(country) or (country if len(country) == 2 else None) \
         or (r.vat_country.upper() if r.vat_country else None)
-    raw = r.raw if isinstance(r.raw, dict) else {}
+    if raw is None:
+        raw = r._mapping.get("raw")
+    raw = raw if isinstance(raw, dict) else {}
     evse = loc.get("evse_uid")
     return CdrFacts(
         pk=r.id, cdr_id=r.cdr_id, source=r.source, credit=bool(r.credit),
@@ -106,7 +112,7 @@ def facts_of(r: Row[Any]) -> CdrFacts:
 
 
 def _pending(end_utc: datetime, after: int) -> Any:
-    return (select(*COLUMNS, CdrClearingRow.id.label("clearing_pk"))
+    return (select(*BATCH_COLUMNS, CdrClearingRow.id.label("clearing_pk"))
             .outerjoin(CdrClearingRow, CdrClearingRow.cdr_pk == CdrRow.id)
             .where(CdrRow.end_date_time < end_utc, CdrRow.id > after,
                    or_(CdrClearingRow.id.is_(None), CdrClearingRow.state == lc.RECEIVED)))
@@ -114,7 +120,9 @@ def _pending(end_utc: datetime, after: int) -> Any:
 
 async def run_clearing(sm: async_sessionmaker[AsyncSession], *, period: str, zone: str,
                        now: datetime, batch_size: int = 2000,
-                       progress: Progress | None = None) -> RunResult:
+                       progress: Progress | None = None, fast: bool = True) -> RunResult:
+    """``fast=False`` sends every CDR through the per-CDR path (``assess``); the default
+    books the common case in bulk (``clearing.house.fastpath``), with the same result."""
     _, end_utc = period_bounds(period, zone)
     result = RunResult(period)
     caches = RunCaches(zone)
@@ -122,17 +130,34 @@ async def run_clearing(sm: async_sessionmaker[AsyncSession], *, period: str, zon
         await caches.load(session)
         total = (await session.scalar(select(func.count()).select_from(
             _pending(end_utc, 0).subquery()))) or 0
+    # Two batches in flight: while one is being written (the database works), the next one
+    # is read and classified (Python works). Each batch is still one transaction of its own.
     last = 0
-    while True:
-        async with transaction(sm) as session:
-            rows = (await session.execute(_pending(end_utc, last).order_by(CdrRow.id)
-                                          .limit(batch_size))).all()
+    inflight: list[Unit] = []
+    try:
+        while True:
+            async with sm() as session:
+                rows = (await session.execute(_pending(end_utc, last).order_by(CdrRow.id)
+                                              .limit(batch_size))).all()
             if not rows:
                 break
             last = rows[-1].id
-            await _batch(session, rows, caches, now, result)
-        if progress is not None:
-            progress(result.processed, total)
+            unit = Unit(inflight[-1] if inflight else None)
+            unit.task = asyncio.create_task(_unit(sm, rows, caches, now, result, fast, unit))
+            inflight.append(unit)
+            if len(inflight) > 1:
+                await inflight.pop(0).task
+                if progress is not None:
+                    progress(result.processed, total)
+        while inflight:
+            await inflight.pop(0).task
+            if progress is not None:
+                progress(result.processed, total)
+    except BaseException:
+        for u in inflight:
+            u.task.cancel()
+        await asyncio.gather(*(u.task for u in inflight), return_exceptions=True)
+        raise
     async with transaction(sm) as session:
         session.add(ClearingRunRow(kind="RUN", period=period, started_at=now,
                                    finished_at=datetime.now(now.tzinfo), counts=result.json()))
@@ -140,29 +165,100 @@ async def run_clearing(sm: async_sessionmaker[AsyncSession], *, period: str, zon
     return result
 
 
+@dataclass(eq=False)
+class Unit:
+    """One batch of a run in flight, and the one before it."""
+
+    before: Unit | None
+    task: asyncio.Task[None] = field(init=False)
+    # The batch looked up agreements or periods: they may be rows created in its transaction.
+    filled: bool = False
+
+    async def committed(self) -> None:
+        """Wait until the batch before this one is committed (or raise its error)."""
+        if self.before is not None:
+            await self.before.task
+
+
+async def _unit(sm: async_sessionmaker[AsyncSession], rows: Sequence[Row[Any]],
+                caches: RunCaches, now: datetime, result: RunResult, fast: bool, unit: Unit
+                ) -> None:
+    async with transaction(sm) as session:
+        await _batch(session, rows, caches, now, result, fast, unit)
+
+
 async def _batch(session: AsyncSession, rows: Sequence[Row[Any]], caches: RunCaches,
-                 now: datetime, result: RunResult) -> None:
-    facts = [(facts_of(r), r.clearing_pk) for r in rows]
-    repricing = await _repricings(session, [f.pk for f, _ in facts if f.source == "received"])
-    # Originals before their credits, so a credit in the same batch finds its original.
-    for credits in (False, True):
-        outcomes = []
+                 now: datetime, result: RunResult, fast: bool = True,
+                 unit: Unit | None = None) -> None:
+    """Classify and book one batch. The common case is written in bulk
+    (``clearing.house.fastpath``), the rest CDR by CDR through ``assess``.
+
+    With two batches in flight, a batch holds ``caches.lock`` while it classifies and runs
+    the per-CDR path, and writes its common case outside it, so the next batch is classified
+    while this one's rows go to the database. The per-CDR path runs only after the batch
+    before is committed (a credit CDR must find an original booked there), and so does
+    everything after a batch before that looked up agreements or periods (cached rows that
+    may be its own, not committed yet)."""
+    unit = unit if unit is not None else Unit(None)
+    async with caches.lock:  # one batch at a time reads and fills the run's caches
+        if unit.before is not None and unit.before.filled:
+            await unit.committed()  # it holds no lock now: it is writing or committing
+        fills = caches.fills
+        raws = await _raws(session, [r.id for r in rows if r.credit])
+        facts = [(facts_of(r, raws.get(r.id)), r.clearing_pk) for r in rows]
+        lo, hi = rows[0].id, rows[-1].id  # the batch is in id order
+        repricing = await _repricings(session, lo, hi) \
+            if any(f.source == "received" for f, _ in facts) else {}
+        booked = await fastpath.booked_cdrs(session, lo, hi) if fast else set()
+        common: list[fastpath.Common] = []
+        rest: list[tuple[CdrFacts, int | None]] = []
         for f, existing in facts:
-            if f.credit is credits:
-                out = await assess(session, f, caches, repricing, now)
-                out.existing_pk = existing
-                outcomes.append(out)
-        await _write(session, outcomes, now, result)
+            if fast and not f.credit and existing is None and f.pk not in booked:
+                done = await fastpath.classify(session, f, caches, repricing, now)
+                if done is not None:
+                    common.append(done)
+                    continue
+            rest.append((f, existing))
+        if rest:
+            await _write_common(session, common, now, result)
+            await unit.committed()
+            # Originals before their credits, so a credit in the same batch finds its
+            # original.
+            for credits in (False, True):
+                outcomes = []
+                for f, existing in rest:
+                    if f.credit is credits:
+                        out = await assess(session, f, caches, repricing, now)
+                        out.existing_pk = existing
+                        outcomes.append(out)
+                await _write(session, outcomes, now, result)
+        unit.filled = caches.fills != fills
+    if not rest:
+        await _write_common(session, common, now, result)
 
 
-async def _repricings(session: AsyncSession, pks: list[int]) -> dict[int, tuple[str, str]]:
-    out: dict[int, tuple[str, str]] = {}
+async def _write_common(session: AsyncSession, common: list[fastpath.Common], now: datetime,
+                        result: RunResult) -> None:
+    if common:
+        await fastpath.write(session, common, now)
+        result.processed += len(common)
+        result.booked += len(common)
+        result.by_state[lc.ACCEPTED] += len(common)
+
+
+async def _raws(session: AsyncSession, pks: list[int]) -> dict[int, Any]:
+    out: dict[int, Any] = {}
     for i in range(0, len(pks), 500):
-        for pk, status, message in (await session.execute(select(
-                CdrRepricingRow.cdr_pk, CdrRepricingRow.status, CdrRepricingRow.message).where(
-                CdrRepricingRow.cdr_pk.in_(pks[i:i + 500])))).all():
-            out[pk] = (status, message or "")
+        out.update({pk: raw for pk, raw in (await session.execute(
+            select(CdrRow.id, CdrRow.raw).where(CdrRow.id.in_(pks[i:i + 500])))).all()})
     return out
+
+
+async def _repricings(session: AsyncSession, lo: int, hi: int) -> dict[int, tuple[str, str]]:
+    """The stored re-pricing results of the CDRs with ids lo..hi (one range query)."""
+    return {pk: (status, message or "") for pk, status, message in (await session.execute(
+        select(CdrRepricingRow.cdr_pk, CdrRepricingRow.status, CdrRepricingRow.message)
+        .where(CdrRepricingRow.cdr_pk >= lo, CdrRepricingRow.cdr_pk <= hi))).all()}
 
 
 async def assess(session: AsyncSession, f: CdrFacts, c: RunCaches,

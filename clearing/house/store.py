@@ -7,17 +7,18 @@ monthly close of a million CDRs does not build a million ORM objects.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Table, insert, select, update
+from sqlalchemy import JSON, Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clearing.house.ledger import Line, Posting
-from clearing.house.lifecycle import check_transition
+from clearing.house.lifecycle import check_transition, compressed
 from hub.db.base import Base
 from hub.db.models import PartyRow
 from hub.db.models_clearing import (
@@ -147,5 +148,79 @@ async def own_parties(session: AsyncSession) -> set[int]:
 
 def history_rows(clearing_pk: int, steps: Sequence[tuple[str, str]], reason: str | None,
                  now: datetime) -> list[dict[str, Any]]:
+    """The history rows of ``steps`` taken at ``now``: a run's whole path is one row
+    (``lifecycle.compressed``; readers expand it with ``lifecycle.expand``)."""
     return [{"clearing_pk": clearing_pk, "from_state": a, "to_state": b, "reason": reason,
-             "at": now} for a, b in steps]
+             "at": now} for a, b in compressed(list(steps))]
+
+
+async def reserve_ids(session: AsyncSession, table: Table, n: int) -> list[int]:
+    """``n`` fresh primary keys of ``table`` for rows written with explicit ids (no lookup
+    of the ids after the insert): PostgreSQL takes them from the id sequence (safe with
+    concurrent writers); SQLite continues after the largest id (one writer at a time: the
+    hub queues SQLite units of work, ``hub.db.base``)."""
+    if n <= 0:
+        return []
+    conn = await session.connection()
+    if conn.dialect.name == "postgresql":
+        ids = await session.scalar(text(
+            "SELECT array_agg(nextval(pg_get_serial_sequence(:t, 'id'))) "
+            "FROM generate_series(1, :n)"), {"t": table.name, "n": n})
+        return list(ids)
+    top = (await session.scalar(select(func.max(table.c.id)))) or 0
+    return list(range(top + 1, top + 1 + n))
+
+
+def copies(conn: Any) -> bool:
+    """Whether bulk writes on ``conn`` go through PostgreSQL ``COPY`` (asyncpg)."""
+    return bool(conn.dialect.name == "postgresql" and conn.dialect.driver == "asyncpg")
+
+
+async def copy_rows(session: AsyncSession, table: Table, columns: Sequence[str],
+                    records: list[tuple[Any, ...]], *, json_ready: bool = False) -> None:
+    """Insert ``records`` (tuples in the order of ``columns``): PostgreSQL ``COPY``, else a
+    Core executemany (which applies the column types, e.g. SQLite's exact decimal strings).
+    ``json_ready``: JSON columns hold their JSON text already (only for ``copies(session)``
+    True)."""
+    if not records:
+        return
+    conn = await session.connection()
+    if not copies(conn):
+        await session.execute(insert(table), [dict(zip(columns, r, strict=True))
+                                              for r in records])
+        return
+    as_json = [i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON)]
+    if as_json and not json_ready:
+        records = [tuple(json.dumps(v) if i in as_json and v is not None else v
+                         for i, v in enumerate(r)) for r in records]
+    # COPY's text format: str() of Decimal, date, aware datetime, int and bool is what
+    # PostgreSQL reads back exactly (and faster to produce than asyncpg's binary records).
+    tabs, lines = len(columns) - 1, []
+    for r in records:
+        row = "\t".join(["\\N" if v is None else v if v.__class__ is str else str(v)
+                         for v in r])
+        # a value with a tab, line break or backslash needs escaping: rare, so checked once
+        # per row (the only backslashes and tabs are those of NULLs and separators)
+        if row.count("\t") != tabs or row.count("\\") != r.count(None) or "\n" in row \
+                or "\r" in row:
+            row = "\t".join([_copy_text(v) for v in r])
+        lines.append(row)
+    text_rows = "\n".join(lines) + "\n"
+    raw = await conn.get_raw_connection()
+    await raw.driver_connection.copy_to_table(  # type: ignore[union-attr]
+        table.name, source=io.BytesIO(text_rows.encode()), columns=list(columns),
+        format="text")
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(v: Any) -> str:
+    if v is None:
+        return "\\N"
+    cls = v.__class__
+    if cls is str:
+        return str(v).translate(_COPY_ESCAPES)
+    if cls is datetime and v.tzinfo is None:
+        raise ValueError("naive datetime refused; use timezone-aware UTC")
+    return str(v)
