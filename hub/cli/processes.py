@@ -42,6 +42,16 @@ def free_port() -> int:
     raise RuntimeError("no free port in this worker's block")
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the child gets SIGTERM when the thread that started it ends (PR_SET_PDEATHSIG),
+    so a killed `hub demo` or test run leaves no `hub serve` holding ports and databases.
+    Start children from a thread that lives as long as they should (here: the main thread)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
 class HubProcess:
     """One `hub` with its own data directory, ports and parties, driven through the CLI."""
 
@@ -88,7 +98,8 @@ class HubProcess:
     def start(self, timeout: float = 60.0) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "hub", "serve"], env=self.env,
-                                     stdout=log, stderr=subprocess.STDOUT)
+                                     stdout=log, stderr=subprocess.STDOUT,
+                                     preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
