@@ -53,6 +53,18 @@ class Write:
 _Item = tuple[Sequence[Write], asyncio.Future[None]]
 
 
+async def execute_writes(session: AsyncSession, writes: Sequence[Write]) -> None:
+    """Run ``writes`` in the caller's unit of work (the same statements a batch runs), for
+    callers that need them inside a larger transaction."""
+    groups: dict[Statement, list[dict[str, Any]]] = {}
+    for w in writes:
+        groups.setdefault(w.statement, []).append(w.params)
+    conn = await session.connection()
+    for statement in sorted(groups, key=lambda s: s.rank):
+        rows = groups[statement]
+        await conn.execute(statement.sql, rows if len(rows) > 1 else rows[0])
+
+
 class GroupCommitter:
     """One per database; no task of its own while idle (a drain task runs while writes wait)."""
 
@@ -96,13 +108,6 @@ class GroupCommitter:
                     future.set_result(None)
 
     async def _commit(self, batch: Sequence[_Item]) -> None:
-        groups: dict[Statement, list[dict[str, Any]]] = {}
-        for writes, _ in batch:
-            for w in writes:
-                groups.setdefault(w.statement, []).append(w.params)
         async with transaction(self._sessionmaker) as session:
-            conn = await session.connection()
-            for statement in sorted(groups, key=lambda s: s.rank):
-                rows = groups[statement]
-                await conn.execute(statement.sql, rows if len(rows) > 1 else rows[0])
+            await execute_writes(session, [w for writes, _ in batch for w in writes])
         self.batches += 1

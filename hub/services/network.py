@@ -12,8 +12,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.db.changes import VOLATILE
-from hub.db.groupcommit import Statement, Write
+from hub.db.groupcommit import Statement, Write, execute_writes
 from hub.db.models import (
     ConnectorRow,
     EvseRow,
@@ -422,34 +421,20 @@ def status_writes(station_id: str, *, connector: int, status: str, error_code: s
 
 async def mark_seen(session: AsyncSession, station_id: str, now: datetime,
                     connected: bool = True) -> None:
-    # One Core UPDATE instead of loading the row (hot path: heartbeats, connects).
-    await session.execute(update(StationRow).where(StationRow.id == station_id)
-                          .values(last_seen_at=now, connected=connected),
-                          execution_options=VOLATILE)
+    """``seen_write`` in the caller's unit of work."""
+    await execute_writes(session, [seen_write(station_id, now, connected)])
 
 
 async def record_status(
     session: AsyncSession, station_id: str, *, connector: int, status: str,
     error_code: str | None, info: str | None, timestamp: datetime, now: datetime,
 ) -> None:
-    """History row + EVSE status. Core statements, no ORM loads (hot path: every
-    StatusNotification): the EVSE and its location are only written when the status changes."""
-    await session.execute(insert(StationStatusRow).values(
-        station_id=station_id, ocpp_connector_id=connector, status=status,
-        error_code=error_code, info=info, timestamp=timestamp, received_at=now))
-    if connector == 0:
-        return
-    new = OCPP16_TO_OCPI_STATUS.get(status, "UNKNOWN")
-    evse = await evse_ref(session, station_id, connector)
-    if evse is None:
-        return
-    changed = (await session.scalars(
-        update(EvseRow).where(EvseRow.id == evse.pk, EvseRow.status != new)
-        .values(status=new, last_updated=now).returning(EvseRow.location_pk),
-        execution_options=VOLATILE)).all()
-    if changed:
-        await session.execute(update(LocationRow).where(LocationRow.id.in_(changed))
-                              .values(last_updated=now), execution_options=VOLATILE)
+    """``status_writes`` in the caller's unit of work: history row + EVSE status; the EVSE
+    and its location are only written when the status changes."""
+    evse = await evse_ref(session, station_id, connector) if connector != 0 else None
+    await execute_writes(session, status_writes(
+        station_id, connector=connector, status=status, error_code=error_code, info=info,
+        timestamp=timestamp, now=now, evse=evse))
 
 
 @dataclass(frozen=True, slots=True)
