@@ -9,7 +9,7 @@ results for the partners' CDRs) with bulk Core inserts; the parent then times
 1. the baseline: one SQL query summing the same CDRs' totals per currency, and
 2. the close: ``run_clearing`` (validate, rate, book: one clearing row, one history row and
    one journal entry per CDR, the common case in bulk) + ``close_month`` (invoices, netting,
-   lock),
+   lock, integrity check),
 and prints CDRs/s, the ratio to the baseline and the parent's peak RSS (the seeding child's
 memory is not counted). Targets (issue 6): under 3 minutes on PostgreSQL, peak RSS < 1 GB.
 """
@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import func, insert, select
 
+from clearing.house import integrity
 from clearing.house.close import close_month
 from clearing.house.run import run_clearing
 from hub.db.base import make_engine, make_sessionmaker, transaction
@@ -124,7 +125,8 @@ def _seed_child(settings_json: str, n: int, seed_: int) -> None:
     asyncio.run(seed(Settings.model_validate_json(settings_json), n, seed_))
 
 
-async def measure(settings: Settings, n: int, batch: int) -> dict[str, Any]:
+async def measure(settings: Settings, n: int, batch: int, run_only: bool = False
+                  ) -> dict[str, Any]:
     engine = make_engine(settings)
     sm = make_sessionmaker(engine)
     try:
@@ -138,12 +140,21 @@ async def measure(settings: Settings, n: int, batch: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         ran = await run_clearing(sm, period=MONTH, zone=ZONE, now=now, batch_size=batch)
         t_run = time.perf_counter() - t0
+        if run_only:
+            return {"run": t_run, "ran": ran.json()}
         closed = await close_month(sm, MONTH, now=now, zone=ZONE)
         total = time.perf_counter() - t0
         cpu = time.process_time() - cpu0
+        # the close ends with this check (``check_integrity``): timed again on its own
+        t1 = time.perf_counter()
+        async with sm() as s:
+            report = await integrity.verify(s, closed.closed)
+        t_verify = time.perf_counter() - t1
+        assert report.ok and not closed.integrity, (report.json(), closed.integrity)
     finally:
         await engine.dispose()
     return {"baseline": baseline, "run": t_run, "total": total, "cpu": cpu, "ran": ran.json(),
+            "verify": t_verify,
             "invoices": len(closed.invoices), "nettings": len(closed.nettings),
             "periods": len(closed.closed), "currencies": len(totals)}
 
@@ -155,6 +166,10 @@ def main() -> None:
     ap.add_argument("--pg-url", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
     ap.add_argument("--batch", type=int, default=5000, help="CDRs per transaction")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", action="store_true",
+                    help="PostgreSQL: keep the bench schema afterwards (to look at its plans)")
+    ap.add_argument("--run-only", action="store_true",
+                    help="no close (with --keep: close it by hand, e.g. to time its steps)")
     ap.add_argument("--profile", metavar="FILE",
                     help="write a cProfile of run + close to FILE (seeding not included)")
     args = ap.parse_args()
@@ -182,17 +197,24 @@ def main() -> None:
                 r = prof.runcall(asyncio.run, measure(settings, args.cdrs, args.batch))
                 prof.dump_stats(args.profile)
             else:
-                r = asyncio.run(measure(settings, args.cdrs, args.batch))
+                r = asyncio.run(measure(settings, args.cdrs, args.batch, args.run_only))
         finally:
-            if args.db == "postgres":
+            if args.db == "postgres" and not args.keep:
                 drop_schema(args.pg_url, schema)
+            elif args.db == "postgres":
+                print(f"schema kept: {schema}")
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n = args.cdrs
+    if args.run_only:
+        print(f"run only, {n:,} CDRs: {r['run']:.1f} s, {r['ran']}")
+        return
     print(f"clearing close, {n:,} CDRs, {PARTIES} parties, 3 currencies, {args.db}")
     print(f"  seeding (child process, not timed below): {seeded:.1f} s")
     print(f"  baseline (one SUM query):      {r['baseline']:.2f} s  "
           f"({n / max(r['baseline'], 1e-9):,.0f} CDRs/s)")
     print(f"  run (validate, rate, book):    {r['run']:.1f} s")
+    print(f"  close (invoices, netting, verify): {r['total'] - r['run']:.1f} s "
+          f"(of which the integrity check, timed again alone: {r['verify']:.1f} s)")
     print(f"  run + close (invoices, netting): {r['total']:.1f} s  "
           f"({n / r['total']:,.0f} CDRs/s)")
     print(f"  CPU time of this process in run + close: {r['cpu']:.1f} s "

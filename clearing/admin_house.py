@@ -32,7 +32,7 @@ from clearing.admin_support import run
 from clearing.entities import get_entity
 from clearing.finance import pdf, sepa, ubl
 from clearing.house import jobs, queries
-from clearing.house.close import close_period
+from clearing.house.close import check_integrity, close_period
 from clearing.house.disputes import (
     answer_dispute,
     dispute_json,
@@ -47,7 +47,7 @@ from hub.admin import hub_context
 from hub.context import HubContext
 from hub.db.base import transaction
 from hub.db.models import CdrRow
-from hub.db.models_clearing import CdrClearingRow, DisputeRow
+from hub.db.models_clearing import CdrClearingRow, DisputeRow, SettlementPeriodRow
 from hub.domain import InvalidInput
 
 router = APIRouter(prefix="/clearing", tags=["admin", "clearing"])
@@ -133,6 +133,9 @@ async def close_one(period_id: int, ctx: Ctx) -> Response:
         async with transaction(ctx.sessionmaker) as session:
             result = await close_period(session, period_id, now=ctx.clock(),
                                         zone=ctx.settings.clearing.timezone)
+            period = await session.get(SettlementPeriodRow, period_id)
+            assert period is not None
+            await check_integrity(session, period.label, [period_id], ctx.clock(), result)
             return result.json()
     return exact(await run(work()))
 

@@ -114,13 +114,17 @@ async def list_entities(session: AsyncSession) -> list[LegalEntityRow]:
 
 
 async def delete_entity(session: AsyncSession, code: str) -> None:
-    """Only an unreferenced entity can go (party mappings, owners and rules RESTRICT)."""
+    """Only an unreferenced entity can go (party mappings, owners and rules RESTRICT; ledger
+    lines have no foreign key since migration 0017, so they are looked up here; clearing rows
+    and entries between two entities also have their agreement, which RESTRICTs)."""
+    from hub.db.models_clearing import JournalLineRow
     from hub.db.models_clearing_ref import SplitRuleRow
 
     row = await get_entity(session, code)
     for model, col in ((PartyEntityRow, PartyEntityRow.entity_pk),
                        (OwnerAssignmentRow, OwnerAssignmentRow.entity_pk),
-                       (SplitRuleRow, SplitRuleRow.entity_pk)):
+                       (SplitRuleRow, SplitRuleRow.entity_pk),
+                       (JournalLineRow, JournalLineRow.entity_pk)):
         if (await session.scalars(select(col).where(col == row.id).limit(1))).first():
             raise Conflict(f"legal entity {code!r} is still used ({model.__tablename__})")
     await session.delete(row)

@@ -10,9 +10,14 @@ Per agreement period, in one transaction:
 3. with netting on, the period's invoices and credit notes between the two entities become one
    payment instruction per currency (the VAT documents stay separate).
 4. the period is CLOSED (locked) and the next one opened.
-On PostgreSQL step 1 is set-based for invoices: one statement per invoice line marks its CDRs,
-moves them to invoiced (with their history rows) and returns their exact sums
-(``_invoices_sql``); SQLite reads the CDRs and sums them in Python. Same result.
+On PostgreSQL step 1 is set-based for invoices: one statement per period marks its CDRs with
+their invoice lines, moves them to invoiced and returns each line's exact sums
+(``_invoices_sql``); SQLite reads the CDRs and sums them in Python. Same result. Either way
+the move to invoiced is ONE history row per invoice line (``store.line_history``), not one
+per CDR.
+After the periods, ``check_integrity`` runs ``integrity.verify`` on their rows (the
+high-volume rows have no foreign keys): what it finds becomes an ``INTEGRITY`` exception for
+finance.
 Closing a closed period raises ``PeriodClosed``; ``close_month`` skips closed periods, so
 re-running a close books and numbers nothing twice.
 """
@@ -26,23 +31,22 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, insert, literal, or_, select, text, update
+from sqlalchemy import and_, exists, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from clearing.house import ledger
+from clearing.house import integrity, ledger
 from clearing.house import lifecycle as lc
 from clearing.house.ledger import Posting, cr, dr
 from clearing.house.monthly import book_monthly_fees
 from clearing.house.numbering import next_number
 from clearing.house.periods import CLOSED, OPEN, PeriodClosed, add_months, local_date
 from clearing.house.settle import settle_netting
-from clearing.house.store import post
+from clearing.house.store import line_history, post, raise_exception, resolve_exceptions
 from clearing.money import quantum
 from hub.db.base import transaction
 from hub.db.models_clearing import (
     CdrClearingRow,
-    CdrTransitionRow,
     ClearingAgreementRow,
     ClearingRunRow,
     InvoiceLineRow,
@@ -51,7 +55,6 @@ from hub.db.models_clearing import (
     SettlementPeriodRow,
 )
 from hub.db.models_clearing_ref import LegalEntityRow
-from hub.db.types import UTCDateTime
 from hub.domain import NotFound
 
 log = structlog.get_logger("clearing.house.close")
@@ -66,22 +69,31 @@ class CloseResult:
     credit_notes: list[str] = field(default_factory=list)
     nettings: list[str] = field(default_factory=list)
     monthly_fees: int = 0  # per-charge-point fee entries booked (clearing.house.monthly)
+    # what ``integrity.verify`` found in the closed periods' rows (kind -> count, ids)
+    integrity: dict[str, Any] = field(default_factory=dict)
 
     def json(self) -> dict[str, Any]:
         return {"closed": self.closed, "already_closed": self.already_closed,
                 "invoices": self.invoices, "credit_notes": self.credit_notes,
-                "nettings": self.nettings, "monthly_fees": self.monthly_fees}
+                "nettings": self.nettings, "monthly_fees": self.monthly_fees,
+                "integrity": self.integrity}
 
 
 def _orig() -> Any:
     return aliased(CdrClearingRow, name="orig")
 
 
-def _invoiceable(period_pk: int, orig: Any) -> Any:
+def _invoiceable(period_pk: int) -> Any:
+    """Booked, not yet invoiced CDRs of the period between two entities; a credit CDR only
+    if its original is not invoiced (else it goes on a credit note). The original is looked
+    up by EXISTS, not an outer join: only for the few credit CDRs, never a join of every CDR
+    with every CDR."""
+    orig = _orig()
     return and_(CdrClearingRow.period_pk == period_pk, CdrClearingRow.booked.is_(True),
                 CdrClearingRow.direct.is_(False), CdrClearingRow.invoice_line_pk.is_(None),
                 CdrClearingRow.state.in_((lc.ACCEPTED, lc.CREDITED)),
-                or_(CdrClearingRow.credit_of_pk.is_(None), orig.invoice_line_pk.is_(None)))
+                or_(CdrClearingRow.credit_of_pk.is_(None), ~exists().where(
+                    orig.id == CdrClearingRow.credit_of_pk, orig.invoice_line_pk.is_not(None))))
 
 
 async def close_period(session: AsyncSession, period_pk: int, *, now: datetime, zone: str,
@@ -197,13 +209,9 @@ async def _add_line(session: AsyncSession, inv: InvoiceRow, g: Group, sign: Deci
             CdrClearingRow.id.in_(g.ids[i:i + 1000])).values(invoice_line_pk=line.id)
             .execution_options(synchronize_session=False))
     reason = f"{inv.kind.lower().replace('_', ' ')} {inv.number}"
-    await session.execute(insert(CdrTransitionRow).from_select(
-        ["clearing_pk", "from_state", "to_state", "reason", "at"],
-        select(CdrClearingRow.id, literal(lc.ACCEPTED), literal(lc.INVOICED), literal(reason),
-               literal(now, UTCDateTime()))
-        .where(CdrClearingRow.invoice_line_pk == line.id,
-               CdrClearingRow.state == lc.ACCEPTED)))
+    session.add(line_history(line.id, lc.ACCEPTED, lc.INVOICED, reason, now))
     await session.execute(update(CdrClearingRow).where(
+        CdrClearingRow.period_pk == inv.period_pk,  # the index (invoice_line_pk has none)
         CdrClearingRow.invoice_line_pk == line.id, CdrClearingRow.state == lc.ACCEPTED)
         .values(state=lc.INVOICED, updated_at=now)
         .execution_options(synchronize_session=False))
@@ -263,44 +271,46 @@ async def _documents(session: AsyncSession, groups: dict[DocKey, dict[tuple[Any,
 
 
 SET_BASED = True  # False: PostgreSQL too reads the CDRs (tests compare both ways)
-# PostgreSQL: an invoice line's CDRs are marked, moved to invoiced (with their history row)
-# and summed by ONE statement, without reading them into Python. The conditions are those of
-# ``_invoiceable``; an original invoiced earlier in this close (``new_lines``) still counts as
-# not invoiced, as in the per-CDR path, which selects the whole period before marking any.
-_MARK_LINE = text("""
-WITH u AS (
-  UPDATE cdr_clearing AS c SET invoice_line_pk = :line,
+# PostgreSQL: the period's CDRs are marked with their invoice line, moved to invoiced and
+# summed per line by ONE statement for all its invoice lines, without reading them into Python
+# (their history: one row per line, ``line_history``). The conditions are those of
+# ``_invoiceable``; the statement sees the rows as they were before it, so an original
+# invoiced by this same close still counts as not invoiced, as in the per-CDR path, which
+# selects the whole period before marking any. One statement, not one per line: the
+# period's rows are spread over the whole table, each pass reads most of its pages.
+_MARK_PERIOD = text("""
+WITH v AS (
+  SELECT * FROM unnest(CAST(:lines AS INTEGER[]), CAST(:suppliers AS INTEGER[]),
+    CAST(:customers AS INTEGER[]), CAST(:currencies AS TEXT[]), CAST(:rules AS TEXT[]),
+    CAST(:rates AS NUMERIC[]), CAST(:countries AS TEXT[]))
+    AS v(line, supplier, customer, currency, tax_rule, vat_rate, vat_country)),
+u AS (
+  UPDATE cdr_clearing AS c SET invoice_line_pk = v.line,
     state = CASE WHEN c.state = :accepted THEN :invoiced ELSE c.state END,
     updated_at = CASE WHEN c.state = :accepted THEN CAST(:now AS TIMESTAMPTZ)
                       ELSE c.updated_at END
+  FROM v
   WHERE c.period_pk = :period AND c.booked AND NOT c.direct AND c.invoice_line_pk IS NULL
     AND c.state IN (:accepted, :credited)
-    AND c.supplier_pk = :supplier AND c.customer_pk = :customer AND c.currency = :currency
-    AND c.tax_rule = :tax_rule AND c.vat_rate = CAST(:vat_rate AS NUMERIC)
-    AND c.vat_country = :vat_country
+    AND c.supplier_pk = v.supplier AND c.customer_pk = v.customer AND c.currency = v.currency
+    AND c.tax_rule = v.tax_rule AND c.vat_rate = v.vat_rate AND c.vat_country = v.vat_country
     AND (c.credit_of_pk IS NULL OR EXISTS (
-      SELECT 1 FROM cdr_clearing AS o WHERE o.id = c.credit_of_pk
-        AND (o.invoice_line_pk IS NULL OR o.invoice_line_pk = ANY(CAST(:new_lines AS INTEGER[])))))
-  RETURNING c.id, c.state, c.energy, c.net, c.vat),
-h AS (
-  INSERT INTO cdr_transitions (clearing_pk, from_state, to_state, reason, at)
-  SELECT u.id, :accepted, :invoiced, :reason, CAST(:now AS TIMESTAMPTZ) FROM u
-  WHERE u.state = :invoiced)
-SELECT count(*), coalesce(sum(u.energy), 0), coalesce(sum(u.net), 0), coalesce(sum(u.vat), 0)
-FROM u""")
+      SELECT 1 FROM cdr_clearing AS o WHERE o.id = c.credit_of_pk AND o.invoice_line_pk IS NULL))
+  RETURNING v.line, c.energy, c.net, c.vat)
+SELECT line, count(*), coalesce(sum(energy), 0), coalesce(sum(net), 0), coalesce(sum(vat), 0)
+FROM u GROUP BY line""")
 
 
 async def _invoices_sql(session: AsyncSession, period: SettlementPeriodRow,
                         agreement: ClearingAgreementRow, issued: date, now: datetime
                         ) -> list[InvoiceRow]:
     """``_invoices`` in SQL (PostgreSQL: exact NUMERIC sums): the same documents, numbers,
-    lines and order, one statement per line instead of reading every CDR."""
-    orig = _orig()
+    lines and order; the invoices and their lines first, then one statement marks and sums
+    the period's CDRs, then the lines' figures, totals and VAT roundings in line order."""
     keys = (await session.execute(
         select(CdrClearingRow.supplier_pk, CdrClearingRow.customer_pk, CdrClearingRow.currency,
                CdrClearingRow.tax_rule, CdrClearingRow.vat_rate, CdrClearingRow.vat_country)
-        .outerjoin(orig, orig.id == CdrClearingRow.credit_of_pk)
-        .where(_invoiceable(period.id, orig))
+        .where(_invoiceable(period.id))
         .group_by(CdrClearingRow.supplier_pk, CdrClearingRow.customer_pk,
                   CdrClearingRow.currency, CdrClearingRow.tax_rule, CdrClearingRow.vat_rate,
                   CdrClearingRow.vat_country))).all()
@@ -310,33 +320,43 @@ async def _invoices_sql(session: AsyncSession, period: SettlementPeriodRow,
         assert supplier is not None and customer is not None and ccy is not None
         assert rule is not None and rate is not None and country is not None
         by_doc[(supplier, customer, ccy)].append((rule, rate, country))
-    docs: list[InvoiceRow] = []
-    new_lines: list[int] = []
+    if not by_doc:
+        return []
+    made: list[tuple[InvoiceRow, LegalEntityRow, list[InvoiceLineRow]]] = []
     for (supplier, customer, ccy), groups in sorted(by_doc.items()):
         issuer = await _entity(session, supplier)
         inv = await _new_invoice(
             session, kind="INVOICE", issuer=issuer, buyer_pk=customer, period=period,
             currency=ccy, issued=issued, terms=agreement.payment_terms_days, credited=None,
             now=now)
-        for no, (rule, rate, country) in enumerate(sorted(groups), start=1):
-            line = InvoiceLineRow(invoice_pk=inv.id, line_no=no, description="",
-                                  quantity=ZERO, cdr_count=0, net=ZERO, tax_rule=rule,
-                                  vat_rate=rate, vat_amount=ZERO, vat_country=country)
-            session.add(line)
-            await session.flush()
-            new_lines.append(line.id)
-            count, energy, net, vat = (await session.execute(_MARK_LINE, {
-                "line": line.id, "accepted": lc.ACCEPTED, "invoiced": lc.INVOICED,
-                "credited": lc.CREDITED, "now": now, "period": period.id,
-                "supplier": supplier, "customer": customer, "currency": ccy,
-                "tax_rule": rule, "vat_rate": rate, "vat_country": country,
-                "new_lines": new_lines, "reason": f"invoice {inv.number}"})).one()
-            g = Group(rule, rate, country, energy=energy, net=net, vat=vat, count=count)
-            _fill_line(line, g, Decimal(1), ccy)
-            await _line_totals(session, inv, line, g, Decimal(1), issuer, no, now)
-        docs.append(inv)
+        lines = [InvoiceLineRow(invoice_pk=inv.id, line_no=no, description="", quantity=ZERO,
+                                cdr_count=0, net=ZERO, tax_rule=rule, vat_rate=rate,
+                                vat_amount=ZERO, vat_country=country)
+                 for no, (rule, rate, country) in enumerate(sorted(groups), start=1)]
+        session.add_all(lines)
+        await session.flush()
+        made.append((inv, issuer, lines))
+    flat = [(inv, line) for inv, _, lines in made for line in lines]
+    sums = {line_pk: (count, energy, net, vat) for line_pk, count, energy, net, vat in (
+        await session.execute(_MARK_PERIOD, {
+            "lines": [x.id for _, x in flat], "suppliers": [i.issuer_pk for i, _ in flat],
+            "customers": [i.buyer_pk for i, _ in flat],
+            "currencies": [i.currency for i, _ in flat],
+            "rules": [x.tax_rule for _, x in flat], "rates": [x.vat_rate for _, x in flat],
+            "countries": [x.vat_country for _, x in flat], "accepted": lc.ACCEPTED,
+            "invoiced": lc.INVOICED, "credited": lc.CREDITED, "now": now,
+            "period": period.id})).all()}
+    for inv, issuer, lines in made:
+        for line in lines:
+            session.add(line_history(line.id, lc.ACCEPTED, lc.INVOICED,
+                                     f"invoice {inv.number}", now))
+            count, energy, net, vat = sums.get(line.id, (0, ZERO, ZERO, ZERO))
+            g = Group(line.tax_rule, line.vat_rate, line.vat_country, energy=energy, net=net,
+                      vat=vat, count=count)
+            _fill_line(line, g, Decimal(1), inv.currency)
+            await _line_totals(session, inv, line, g, Decimal(1), issuer, line.line_no, now)
     await session.flush()
-    return docs
+    return [inv for inv, _, _ in made]
 
 
 async def _invoices(session: AsyncSession, period: SettlementPeriodRow,
@@ -344,10 +364,8 @@ async def _invoices(session: AsyncSession, period: SettlementPeriodRow,
                     ) -> list[InvoiceRow]:
     if SET_BASED and (await session.connection()).dialect.name == "postgresql":
         return await _invoices_sql(session, period, agreement, issued, now)
-    orig = _orig()
     stmt = (select(*COLUMNS, literal(0).label("credited"))
-            .outerjoin(orig, orig.id == CdrClearingRow.credit_of_pk)
-            .where(_invoiceable(period.id, orig)))
+            .where(_invoiceable(period.id)))
     return await _documents(session, await _groups(session, stmt), kind="INVOICE",
                             period=period, agreement=agreement, issued=issued, now=now)
 
@@ -359,7 +377,10 @@ async def _credit_notes(session: AsyncSession, period: SettlementPeriodRow,
     stmt = (select(*COLUMNS, InvoiceLineRow.invoice_pk.label("credited"))
             .join(orig, orig.id == CdrClearingRow.credit_of_pk)
             .join(InvoiceLineRow, InvoiceLineRow.id == orig.invoice_line_pk)
-            .where(CdrClearingRow.period_pk == period.id, CdrClearingRow.booked.is_(True),
+            # credit_of_pk IS NOT NULL (implied by the join): the planner starts from the
+            # period's few credit CDRs, not from every CDR (invoice_line_pk has no index)
+            .where(CdrClearingRow.period_pk == period.id, CdrClearingRow.credit_of_pk.is_not(None),
+                   CdrClearingRow.booked.is_(True),
                    CdrClearingRow.invoice_line_pk.is_(None), CdrClearingRow.direct.is_(False),
                    CdrClearingRow.state == lc.ACCEPTED))
     return await _documents(session, await _groups(session, stmt), kind="CREDIT_NOTE",
@@ -420,7 +441,26 @@ async def close_month(sm: async_sessionmaker[AsyncSession], label: str, *, now: 
     async with transaction(sm) as session:  # issue 6: per-charge-point fees of the month
         result.monthly_fees = await book_monthly_fees(session, label, now)
     async with transaction(sm) as session:
+        await check_integrity(session, label, [pk for pk, _ in rows], now, result)
+    async with transaction(sm) as session:
         session.add(ClearingRunRow(kind="CLOSE", period=label, started_at=now,
                                    finished_at=datetime.now(now.tzinfo),
                                    counts=result.json()))
     return result
+
+
+async def check_integrity(session: AsyncSession, label: str, period_pks: list[int],
+                          now: datetime, result: CloseResult) -> None:
+    """``integrity.verify`` on the periods' rows (they have no foreign keys): each kind of
+    problem found is an ``INTEGRITY`` exception for finance (the close stands); a kind no
+    longer found resolves its exception."""
+    report = await integrity.verify(session, period_pks)
+    result.integrity = report.json()
+    for f in report.findings:
+        log.warning("clearing.integrity", period=label, kind=f.kind, count=f.count,
+                    ids=f.ids)
+        await raise_exception(session, f"integrity:{label}:{f.kind}", "INTEGRITY",
+                              f"period {label}: {f.message}", now)
+    found = {f.kind for f in report.findings}
+    await resolve_exceptions(session, [f"integrity:{label}:{k}" for k in integrity.KINDS
+                                       if k not in found], now)

@@ -59,7 +59,9 @@ async def invoice_document(session: AsyncSession, inv: InvoiceRow) -> Invoice:
     for line_pk, cdr_id in (await session.execute(
             select(CdrClearingRow.invoice_line_pk, CdrRow.cdr_id)
             .join(CdrRow, CdrRow.id == CdrClearingRow.cdr_pk)
-            .where(CdrClearingRow.invoice_line_pk.in_([x.id for x in lines]))
+            # by the invoice's period: invoice_line_pk has no index of its own (HOT updates)
+            .where(CdrClearingRow.period_pk == inv.period_pk,
+                   CdrClearingRow.invoice_line_pk.in_([x.id for x in lines]))
             .order_by(CdrRow.id))).all():
         refs[line_pk].append(cdr_id)
     # One unit per line (C62) at the line's net: the kWh are in the description, so that

@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy import select
 
 from clearing.house.close import CloseResult, close_month
+from clearing.house.integrity import IntegrityReport, verify
 from clearing.house.periods import OPEN, label_of, local_date
 from clearing.house.run import Progress, RunResult, run_clearing
 from hub.context import HubContext
@@ -40,6 +41,16 @@ async def close_period_label(ctx: HubContext, period: str, *, batch_size: int = 
     closed = await close_month(ctx.sessionmaker, period, now=ctx.clock(),
                                zone=ctx.settings.clearing.timezone)
     return ran, closed
+
+
+async def verify_period(ctx: HubContext, period: str | None) -> IntegrityReport:
+    """``integrity.verify`` on the rows of the periods labelled ``period`` (None: all)."""
+    async with transaction(ctx.sessionmaker) as session:
+        pks = None
+        if period is not None:
+            pks = list((await session.scalars(select(SettlementPeriodRow.id).where(
+                SettlementPeriodRow.label == period))).all())
+        return await verify(session, pks)
 
 
 async def close_due_periods(ctx: HubContext) -> list[str]:

@@ -6,7 +6,7 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clearing.house import lifecycle as lc
@@ -82,8 +82,19 @@ async def cdr_state(session: AsyncSession, cdr_pk: int) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"CDR {cdr_pk} is not in clearing")
     cc, cdr_id = row
-    history = (await session.scalars(select(CdrTransitionRow).where(
-        CdrTransitionRow.clearing_pk == cc.id).order_by(CdrTransitionRow.id))).all()
+    own = CdrTransitionRow.clearing_pk == cc.id
+    rows = (await session.scalars(select(CdrTransitionRow).where(
+        own if cc.invoice_line_pk is None
+        else or_(own, CdrTransitionRow.invoice_line_pk == cc.invoice_line_pk))
+        .order_by(CdrTransitionRow.id))).all()
+    history, state = [], None
+    for h in rows:
+        # A row of the CDR's invoice line (close, payment) moved only the line's CDRs that
+        # were in its from-state then (``store.line_history``).
+        if h.clearing_pk is None and h.from_state != state:
+            continue
+        history.append(h)
+        state = h.to_state
     return {"cdr_pk": cdr_pk, "cdr_id": cdr_id, "state": cc.state, "period_id": cc.period_pk,
             "booked": cc.booked, "checks": cc.checks, "currency": cc.currency, "net": cc.net,
             "vat": cc.vat, "tax_rule": cc.tax_rule, "vat_rate": cc.vat_rate,

@@ -88,6 +88,7 @@ BATCH_COLUMNS = (CdrRow.id, CdrRow.cdr_id, CdrRow.source, CdrRow.credit,
                  CdrRow.total_cost_excl_vat, CdrRow.total_cost_incl_vat, CdrRow.vat_country,
                  CdrRow.location)
 COLUMNS = (*BATCH_COLUMNS, CdrRow.raw)
+NO_RAW: dict[str, Any] = {}
 
 
 def facts_of(r: Row[Any], raw: Any = None) -> CdrFacts:
@@ -136,9 +137,9 @@ async def run_clearing(sm: async_sessionmaker[AsyncSession], *, period: str, zon
     inflight: list[Unit] = []
     try:
         while True:
-            async with sm() as session:
-                rows = (await session.execute(_pending(end_utc, last).order_by(CdrRow.id)
-                                              .limit(batch_size))).all()
+            async with sm() as session:  # Core, not ORM: no per-row ORM bookkeeping
+                rows = (await (await session.connection()).execute(
+                    _pending(end_utc, last).order_by(CdrRow.id).limit(batch_size))).all()
             if not rows:
                 break
             last = rows[-1].id
@@ -205,7 +206,8 @@ async def _batch(session: AsyncSession, rows: Sequence[Row[Any]], caches: RunCac
             await unit.committed()  # it holds no lock now: it is writing or committing
         fills = caches.fills
         raws = await _raws(session, [r.id for r in rows if r.credit])
-        facts = [(facts_of(r, raws.get(r.id)), r.clearing_pk) for r in rows]
+        # ``NO_RAW``, not None: the batch rows have no raw column to look up (slow miss)
+        facts = [(facts_of(r, raws.get(r.id, NO_RAW)), r.clearing_pk) for r in rows]
         lo, hi = rows[0].id, rows[-1].id  # the batch is in id order
         repricing = await _repricings(session, lo, hi) \
             if any(f.source == "received" for f, _ in facts) else {}

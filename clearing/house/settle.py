@@ -19,24 +19,22 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, literal, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clearing.finance.documents import BankLine
 from clearing.house import ledger
 from clearing.house import lifecycle as lc
 from clearing.house.ledger import Posting, cr, dr
-from clearing.house.store import post, raise_exception
+from clearing.house.store import line_history, post, raise_exception
 from hub.db.models_clearing import (
     BankLineRow,
     CdrClearingRow,
-    CdrTransitionRow,
     InvoiceLineRow,
     InvoiceRow,
     NettingRow,
 )
 from hub.db.models_clearing_ref import LegalEntityRow
-from hub.db.types import UTCDateTime
 
 ZERO = Decimal(0)
 
@@ -47,17 +45,16 @@ async def settle_invoice(session: AsyncSession, inv: InvoiceRow, now: datetime,
     if inv.status == "PAID":
         return False
     inv.status, inv.paid_amount = "PAID", inv.total_gross
-    lines = select(InvoiceLineRow.id).where(InvoiceLineRow.invoice_pk == inv.id)
-    await session.execute(insert(CdrTransitionRow).from_select(
-        ["clearing_pk", "from_state", "to_state", "reason", "at"],
-        select(CdrClearingRow.id, literal(lc.INVOICED), literal(lc.SETTLED),
-               literal(f"paid: {reference}"), literal(now, UTCDateTime()))
-        .where(CdrClearingRow.invoice_line_pk.in_(lines),
-               CdrClearingRow.state == lc.INVOICED)))
-    await session.execute(update(CdrClearingRow).where(
-        CdrClearingRow.invoice_line_pk.in_(lines), CdrClearingRow.state == lc.INVOICED)
-        .values(state=lc.SETTLED, updated_at=now)
-        .execution_options(synchronize_session=False))
+    line_pks = (await session.scalars(select(InvoiceLineRow.id).where(
+        InvoiceLineRow.invoice_pk == inv.id).order_by(InvoiceLineRow.id))).all()
+    for line_pk in line_pks:  # one history row per line, not per CDR
+        session.add(line_history(line_pk, lc.INVOICED, lc.SETTLED, f"paid: {reference}", now))
+    if line_pks:
+        await session.execute(update(CdrClearingRow).where(
+            CdrClearingRow.period_pk == inv.period_pk,  # the index (invoice_line_pk has none)
+            CdrClearingRow.invoice_line_pk.in_(line_pks), CdrClearingRow.state == lc.INVOICED)
+            .values(state=lc.SETTLED, updated_at=now)
+            .execution_options(synchronize_session=False))
     issuer = await session.get(LegalEntityRow, inv.issuer_pk)
     assert issuer is not None
     amount = -inv.total_gross if inv.kind == "CREDIT_NOTE" else inv.total_gross

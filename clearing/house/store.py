@@ -154,6 +154,16 @@ def history_rows(clearing_pk: int, steps: Sequence[tuple[str, str]], reason: str
              "at": now} for a, b in compressed(list(steps))]
 
 
+def line_history(invoice_line_pk: int, from_state: str, to_state: str, reason: str,
+                 now: datetime) -> CdrTransitionRow:
+    """ONE history row for every CDR of an invoice line that is in ``from_state`` and moves
+    to ``to_state`` (a close, a payment): not one row per CDR. ``queries.cdr_state`` shows
+    it in the history of each CDR of the line that was in ``from_state`` at that point."""
+    check_transition(from_state, to_state)
+    return CdrTransitionRow(clearing_pk=None, invoice_line_pk=invoice_line_pk,
+                            from_state=from_state, to_state=to_state, reason=reason, at=now)
+
+
 async def reserve_ids(session: AsyncSession, table: Table, n: int) -> list[int]:
     """``n`` fresh primary keys of ``table`` for rows written with explicit ids (no lookup
     of the ids after the insert): PostgreSQL takes them from the id sequence (safe with

@@ -6,6 +6,7 @@
     hub clearing export --period 2026-11 --entity LV-BIM --out DIR
     hub clearing import-bank FILE              camt.053: match payments (idempotent)
     hub clearing exceptions                    what finance must look at
+    hub clearing verify [--period 2026-11]     orphans and unbalanced entries (exit 1 if any)
 
 Registered on the clearing group by ``register(clearing_app)`` (hub/cli/__init__.py). Long runs
 show a rich progress bar on stderr (stdout keeps the summary only).
@@ -25,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from clearing.finance.sepa import parse_camt053
 from clearing.house import jobs, queries
 from clearing.house.exports import export_period
+from clearing.house.integrity import IntegrityReport
 from clearing.house.periods import parse_label
 from clearing.house.settle import import_bank_lines
 from hub.cli.common import console, fail
@@ -138,6 +140,23 @@ def clearing_exceptions(all_: bool = typer.Option(False, "--all", help="Resolved
         console("no exceptions")
 
 
+def clearing_verify(period: str | None = typer.Option(
+        None, "--period", help="Settlement month, YYYY-MM (default: every period)")) -> None:
+    """Check the clearing and ledger rows (which have no foreign keys): orphans, unbalanced
+    entries. Exit code 1 when something is found."""
+    if period is not None:
+        _check(period)
+
+    async def work(ctx: HubContext) -> IntegrityReport:
+        return await jobs.verify_period(ctx, period)
+    report = with_hub(work)
+    for f in report.findings:
+        console(f"  {f.message}")
+    if not report.ok:
+        fail(f"{period or 'all periods'}: {len(report.findings)} kind(s) of problem found")
+    console(f"{period or 'all periods'}: no orphans, every entry balances")
+
+
 def register(clearing_app: typer.Typer) -> None:
     """Add these commands to the `hub clearing` group."""
     clearing_app.command("run")(clearing_run)
@@ -145,3 +164,4 @@ def register(clearing_app: typer.Typer) -> None:
     clearing_app.command("export")(clearing_export)
     clearing_app.command("import-bank")(clearing_import_bank)
     clearing_app.command("exceptions")(clearing_exceptions)
+    clearing_app.command("verify")(clearing_verify)

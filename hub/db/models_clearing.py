@@ -6,6 +6,11 @@ same conventions: integer surrogate keys, ``ExactDecimal`` money, ``UTCDateTime`
 The rules live in ``clearing.house`` (state table, ledger, periods, numbering); these rows only
 keep their results. Amounts of ledger lines and invoices are in the line's currency, rounded
 to its minor unit; a converted line also keeps the original amount, the rate and its date.
+
+The high-volume rows (a clearing row, a history row, a journal entry and two or three ledger
+lines per CDR: millions a month) have no foreign keys since migration 0017: they are written
+by one code path in one transaction per batch, and ``clearing.house.integrity.verify`` (run at
+every close, and by ``hub clearing verify``) finds orphans and unbalanced entries.
 """
 
 from __future__ import annotations
@@ -14,11 +19,13 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.base import Base
 from hub.db.types import ExactDecimal, UTCDateTime
+
+LINE_ROWS = text("invoice_line_pk IS NOT NULL")  # history rows of whole invoice lines
 
 
 def utcnow() -> datetime:
@@ -51,7 +58,8 @@ class SettlementPeriodRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agreement_pk: Mapped[int] = mapped_column(
-        ForeignKey("clearing_agreements.id", ondelete="CASCADE"), index=True)
+        ForeignKey("clearing_agreements.id", ondelete="CASCADE"), index=True
+    )
     label: Mapped[str] = mapped_column(String(16))  # YYYY-MM of its first month
     start: Mapped[date] = mapped_column(Date)
     end: Mapped[date] = mapped_column(Date)  # exclusive
@@ -64,18 +72,19 @@ class CdrClearingRow(Base):
     """Where one CDR stands in clearing (``clearing.house.lifecycle``) and its rated figures."""
 
     __tablename__ = "cdr_clearing"
+    # No index on state nor invoice_line_pk (migration 0017): the close's update of them is a
+    # HOT update on PostgreSQL (fillfactor 60); an invoice line's CDRs are found by
+    # ``period_pk`` (the invoice's period) + ``invoice_line_pk``.
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    cdr_pk: Mapped[int] = mapped_column(ForeignKey("cdrs.id", ondelete="CASCADE"), unique=True)
-    state: Mapped[str] = mapped_column(String(16), index=True)
-    period_pk: Mapped[int | None] = mapped_column(
-        ForeignKey("settlement_periods.id"), nullable=True, index=True)
-    supplier_pk: Mapped[int | None] = mapped_column(
-        ForeignKey("legal_entities.id"), nullable=True)
-    customer_pk: Mapped[int | None] = mapped_column(
-        ForeignKey("legal_entities.id"), nullable=True)
-    credit_of_pk: Mapped[int | None] = mapped_column(
-        ForeignKey("cdr_clearing.id"), nullable=True)
+    # High-volume rows without foreign keys (migration 0017): cdrs.id, settlement_periods.id,
+    # legal_entities.id, clearing_invoice_lines.id; ``clearing.house.integrity`` checks them.
+    cdr_pk: Mapped[int] = mapped_column(Integer, unique=True)
+    state: Mapped[str] = mapped_column(String(16))
+    period_pk: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    supplier_pk: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    customer_pk: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    credit_of_pk: Mapped[int | None] = mapped_column(ForeignKey("cdr_clearing.id"), nullable=True)
     checks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # True while its booking stands (accepted, invoiced, settled; a credited original too).
     booked: Mapped[bool] = mapped_column(default=False)
@@ -87,21 +96,31 @@ class CdrClearingRow(Base):
     tax_rule: Mapped[str | None] = mapped_column(String(16), nullable=True)
     vat_rate: Mapped[Decimal | None] = mapped_column(ExactDecimal, nullable=True)
     vat_country: Mapped[str | None] = mapped_column(String(2), nullable=True)
-    invoice_line_pk: Mapped[int | None] = mapped_column(
-        ForeignKey("clearing_invoice_lines.id"), nullable=True, index=True)
+    invoice_line_pk: Mapped[int | None] = mapped_column(Integer, nullable=True)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class CdrTransitionRow(Base):
-    """History: every state change of a CDR in clearing."""
+    """History: every state change of a CDR in clearing. A row is about one CDR
+    (``clearing_pk``) or, written by a close or a payment, about every CDR of an invoice line
+    that was in ``from_state`` then (``invoice_line_pk``; ``queries.cdr_state`` shows it)."""
 
     __tablename__ = "cdr_transitions"
+    __table_args__ = (
+        Index(
+            "ix_cdr_transitions_invoice_line_pk",
+            "invoice_line_pk",
+            postgresql_where=LINE_ROWS,
+            sqlite_where=LINE_ROWS,
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    clearing_pk: Mapped[int] = mapped_column(
-        ForeignKey("cdr_clearing.id", ondelete="CASCADE"), index=True)
+    # cdr_clearing.id, without a foreign key (migration 0017; ``clearing.house.integrity``)
+    clearing_pk: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    invoice_line_pk: Mapped[int | None] = mapped_column(Integer, nullable=True)
     from_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
     to_state: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -118,7 +137,8 @@ class ClearingExceptionRow(Base):
     kind: Mapped[str] = mapped_column(String(32), index=True)
     cdr_pk: Mapped[int | None] = mapped_column(ForeignKey("cdrs.id"), nullable=True)
     bank_line_pk: Mapped[int | None] = mapped_column(
-        ForeignKey("clearing_bank_lines.id"), nullable=True)
+        ForeignKey("clearing_bank_lines.id"), nullable=True
+    )
     message: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="OPEN", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -132,7 +152,8 @@ class DisputeRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     clearing_pk: Mapped[int] = mapped_column(
-        ForeignKey("cdr_clearing.id", ondelete="CASCADE"), index=True)
+        ForeignKey("cdr_clearing.id", ondelete="CASCADE"), index=True
+    )
     status: Mapped[str] = mapped_column(String(16), default="OPEN", index=True)
     reason: Mapped[str] = mapped_column(Text)
     answer: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -149,12 +170,12 @@ class JournalEntryRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(96), unique=True)
-    period_pk: Mapped[int | None] = mapped_column(
-        ForeignKey("settlement_periods.id"), nullable=True, index=True)
+    # settlement_periods.id, cdrs.id: without foreign keys (migration 0017)
+    period_pk: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     kind: Mapped[str] = mapped_column(String(16))  # CDR | REVERSAL | PAYMENT | NETTING | ADJUSTMENT
     booked_on: Mapped[date] = mapped_column(Date)
     description: Mapped[str] = mapped_column(Text, default="")
-    cdr_pk: Mapped[int | None] = mapped_column(ForeignKey("cdrs.id"), nullable=True, index=True)
+    cdr_pk: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -162,13 +183,11 @@ class JournalLineRow(Base):
     __tablename__ = "journal_lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    entry_pk: Mapped[int] = mapped_column(
-        ForeignKey("journal_entries.id", ondelete="CASCADE"), index=True)
+    # journal_entries.id, legal_entities.id: without foreign keys (migration 0017)
+    entry_pk: Mapped[int] = mapped_column(Integer, index=True)
     account: Mapped[str] = mapped_column(String(32))
-    entity_pk: Mapped[int | None] = mapped_column(
-        ForeignKey("legal_entities.id"), nullable=True, index=True)
-    counterparty_pk: Mapped[int | None] = mapped_column(
-        ForeignKey("legal_entities.id"), nullable=True)
+    entity_pk: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    counterparty_pk: Mapped[int | None] = mapped_column(Integer, nullable=True)
     debit: Mapped[Decimal] = mapped_column(ExactDecimal)
     credit: Mapped[Decimal] = mapped_column(ExactDecimal)
     currency: Mapped[str] = mapped_column(String(3))
@@ -190,7 +209,8 @@ class InvoiceCounterRow(Base):
     __tablename__ = "invoice_counters"
 
     issuer_pk: Mapped[int] = mapped_column(
-        ForeignKey("legal_entities.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("legal_entities.id", ondelete="CASCADE"), primary_key=True
+    )
     last_number: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -205,7 +225,8 @@ class InvoiceRow(Base):
     buyer_pk: Mapped[int] = mapped_column(ForeignKey("legal_entities.id"), index=True)
     period_pk: Mapped[int] = mapped_column(ForeignKey("settlement_periods.id"), index=True)
     credited_invoice_pk: Mapped[int | None] = mapped_column(
-        ForeignKey("clearing_invoices.id"), nullable=True)
+        ForeignKey("clearing_invoices.id"), nullable=True
+    )
     currency: Mapped[str] = mapped_column(String(3))
     issue_date: Mapped[date] = mapped_column(Date)
     due_date: Mapped[date] = mapped_column(Date)
@@ -224,7 +245,8 @@ class InvoiceLineRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     invoice_pk: Mapped[int] = mapped_column(
-        ForeignKey("clearing_invoices.id", ondelete="CASCADE"), index=True)
+        ForeignKey("clearing_invoices.id", ondelete="CASCADE"), index=True
+    )
     line_no: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text)
     quantity: Mapped[Decimal] = mapped_column(ExactDecimal)  # kWh
@@ -274,9 +296,11 @@ class BankLineRow(Base):
     counterparty_iban: Mapped[str | None] = mapped_column(String(34), nullable=True)
     status: Mapped[str] = mapped_column(String(16))  # MATCHED | UNMATCHED | AMBIGUOUS
     invoice_pk: Mapped[int | None] = mapped_column(
-        ForeignKey("clearing_invoices.id"), nullable=True)
+        ForeignKey("clearing_invoices.id"), nullable=True
+    )
     netting_pk: Mapped[int | None] = mapped_column(
-        ForeignKey("clearing_nettings.id"), nullable=True)
+        ForeignKey("clearing_nettings.id"), nullable=True
+    )
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -6,13 +6,15 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from hub.cli import app
-from hub.db.base import make_engine, make_sessionmaker
+from hub.db.base import make_engine, make_sessionmaker, transaction
+from hub.db.models_clearing import JournalLineRow
 from hub.settings import Settings
 from tests.clearing.test_house_support import NOV, add_cdr, network
 
@@ -72,6 +74,16 @@ async def _seed() -> None:
         await engine.dispose()
 
 
+async def _orphan_line() -> None:
+    engine = make_engine(Settings())
+    try:
+        async with transaction(make_sessionmaker(engine)) as s:
+            s.add(JournalLineRow(entry_pk=987654, account="1100", debit=Decimal(1),
+                                 credit=Decimal(0), currency="EUR"))
+    finally:
+        await engine.dispose()
+
+
 def test_run_close_export_and_import_bank(cli: CliRunner, tmp_path: Path) -> None:
     asyncio.run(_seed())
     assert "YYYY-MM" in invoke(cli, "clearing", "run", "--period", "2026-13", code=1)
@@ -100,5 +112,10 @@ def test_run_close_export_and_import_bank(cli: CliRunner, tmp_path: Path) -> Non
     assert "0 line(s) imported (0 matched), 2 already imported" in out
     out = invoke(cli, "clearing", "exceptions")
     assert "BANK_UNMATCHED" in out and "E2" in out
+    out = invoke(cli, "clearing", "verify", "--period", "2026-11")
+    assert "no orphans, every entry balances" in out
+    asyncio.run(_orphan_line())  # by hand: no foreign key refuses it (migration 0017)
+    result = cli.invoke(app, ["clearing", "verify"])
+    assert result.exit_code == 1 and "1 line without entry: ids" in result.output
     # the existing report keeps working beside the clearing house
     assert ",EE-1," in invoke(cli, "clearing", "report", "--period", "2026-11")
