@@ -132,17 +132,17 @@ async def session(st: Station, meter_values: int) -> None:
                                          "status": "Available"})
 
 
-async def run_load(base_url: str, n: int, meter_values: int, connect_concurrency: int
-                   ) -> tuple[Stats, float, int]:
+async def run_load(base_url: str, n: int, meter_values: int, connect_concurrency: int,
+                   prefix: str) -> tuple[Stats, float, int]:
+    """Stations ``{prefix}-0`` .. ``{prefix}-{n-1}`` connect, boot and charge once each."""
     stats = Stats()
     sem = asyncio.Semaphore(connect_concurrency)
     stations: list[Station | None] = [None] * n
-    run_id = uuid.uuid4().hex[:6]
 
     async def open_and_boot(i: int) -> None:
         async with sem:
             try:
-                ws = await connect(f"{base_url}/BENCH-{run_id}-{i}", subprotocols=["ocpp1.6"],  # type: ignore[list-item]
+                ws = await connect(f"{base_url}/{prefix}-{i}", subprotocols=["ocpp1.6"],  # type: ignore[list-item]
                                    compression=None, ping_interval=None, open_timeout=120)
             except Exception as exc:
                 stats.fail(f"connect:{type(exc).__name__}")
@@ -185,7 +185,8 @@ finally:
 """
 
 
-def start_hub(db: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str, list[str]]:
+def start_hub(db: str, workdir: Path, prefix: str, stations: int
+              ) -> tuple[subprocess.Popen[bytes], str, list[str]]:
     http_port, ocpp_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env.update({"HUB_DATA_DIR": str(workdir), "HUB_HTTP__PORT": str(http_port),
@@ -203,11 +204,17 @@ def start_hub(db: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str, lis
     for args in (["db", "upgrade"], ["db", "seed-demo"]):
         subprocess.run([sys.executable, "-m", "hub", *args], env=env, check=True,
                        capture_output=True)
+    # The stations are registered beforehand, as in a real network (bench/provision_stations.py).
+    # Run from the project root (cwd on sys.path): bench/clearing.py would shadow `clearing`.
+    subprocess.run([sys.executable, "-c", "import runpy, sys; sys.argv = sys.argv[1:]; "
+                    "runpy.run_path(sys.argv[0], run_name='__main__')",
+                    str(ROOT / "bench" / "provision_stations.py"), prefix, str(stations)],
+                   env=env, check=True, capture_output=True, cwd=ROOT)
     log = (workdir / "hub.log").open("wb")
     # BENCH_PROFILE=FILE: the hub runs under cProfile and writes its stats to FILE at exit.
     profile = os.environ.get("BENCH_PROFILE")
-    prefix = ["-c", _PROFILED_HUB, profile] if profile else ["-m", "hub"]
-    proc = subprocess.Popen([sys.executable, *prefix, "serve"], env=env,
+    command = ["-c", _PROFILED_HUB, profile] if profile else ["-m", "hub"]
+    proc = subprocess.Popen([sys.executable, *command, "serve"], env=env,
                             stdout=log, stderr=subprocess.STDOUT)
     _wait_port(ocpp_port, proc)
     return proc, f"ws://127.0.0.1:{ocpp_port}/ocpp", cleanup
@@ -268,7 +275,8 @@ def main() -> None:
         b_cpu0 = cpu_seconds(base_proc.pid)  # start-up (imports) is not the load's cost
         b_stats, b_time, b_conn = asyncio.run(run_load(base_url, args.stations,
                                                        args.meter_values,
-                                                       args.connect_concurrency))
+                                                       args.connect_concurrency,
+                                                       f"BASE-{uuid.uuid4().hex[:6]}"))
         b_rss = peak_rss_mb(base_proc.pid)
         b_cpu = cpu_seconds(base_proc.pid) - b_cpu0
     finally:
@@ -277,12 +285,13 @@ def main() -> None:
     b_rate = report("baseline", b_stats, b_time, b_conn, b_rss, b_cpu)
 
     with tempfile.TemporaryDirectory(prefix="bench-hub-") as tmp:
-        hub_proc, hub_url, cleanup = start_hub(args.db, Path(tmp))
+        prefix = f"BENCH-{uuid.uuid4().hex[:6]}"
+        hub_proc, hub_url, cleanup = start_hub(args.db, Path(tmp), prefix, args.stations)
         try:
             h_cpu0 = cpu_seconds(hub_proc.pid)
             h_stats, h_time, h_conn = asyncio.run(run_load(hub_url, args.stations,
                                                            args.meter_values,
-                                                           args.connect_concurrency))
+                                                           args.connect_concurrency, prefix))
             h_rss = peak_rss_mb(hub_proc.pid)
             h_cpu = cpu_seconds(hub_proc.pid) - h_cpu0
         finally:

@@ -27,6 +27,8 @@ Traps fixed here (PROTOCOL_NOTES.md, OCPP):
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import json
 import logging
 import re
@@ -35,6 +37,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import ocpp.charge_point
 import ocpp.messages
 import structlog
 from ocpp.charge_point import ChargePoint as LibraryChargePoint
@@ -48,8 +51,64 @@ from ocpp.v201.enums import Action as Action201
 
 log = structlog.get_logger("cpo_core.ocpp")
 
+# CALLs from stations being handled right now, in this process (all connections, both
+# versions): the boot-storm guard's measure of how busy the central system is
+# (cpo_core.bootstorm).
+_calls_in_flight = 0
+
+
+def calls_in_flight() -> int:
+    return _calls_in_flight
+
 # The thread hop of async validation costs ~20% throughput (PROTOCOL_NOTES, OCPP).
 ocpp.messages.ASYNC_VALIDATION = False
+
+# The library renames every key of every payload with two regular expressions, both ways, on
+# every CALL (about 3% of the hub's CPU under load). Same result, each distinct key converted
+# once (bounded: a station sending made-up keys only churns the cache).
+_library_camel_to_snake = ocpp.charge_point.camel_to_snake_case
+_library_snake_to_camel = ocpp.charge_point.snake_to_camel_case
+
+
+@functools.lru_cache(maxsize=4096)
+def _snake_key(key: str) -> str:
+    return str(next(iter(_library_camel_to_snake({key: None}))))
+
+
+@functools.lru_cache(maxsize=4096)
+def _camel_key(key: str) -> str:
+    return str(next(iter(_library_snake_to_camel({key: None}))))
+
+
+def _rename_keys(data: Any, rename: Callable[[str], str]) -> Any:
+    if isinstance(data, dict):
+        return {rename(key): _rename_keys(value, rename) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_rename_keys(value, rename) for value in data]
+    return data
+
+
+def camel_to_snake_case(data: Any) -> Any:
+    return _rename_keys(data, _snake_key)
+
+
+def snake_to_camel_case(data: Any) -> Any:
+    return _rename_keys(data, _camel_key)
+
+
+ocpp.charge_point.camel_to_snake_case = camel_to_snake_case
+ocpp.charge_point.snake_to_camel_case = snake_to_camel_case
+
+
+def _freeze_signatures(route_map: dict[str, dict[str, Any]]) -> None:
+    """The library asks ``inspect.signature`` of the handler on every CALL (about 3% of the
+    hub's CPU): computed once per handler function and kept on it (``__signature__``, which
+    ``inspect`` returns as is)."""
+    for handlers in route_map.values():
+        for hook in ("_on_action", "_after_action"):
+            func = getattr(handlers.get(hook), "__func__", None)
+            if func is not None and "__signature__" not in func.__dict__:
+                func.__signature__ = inspect.signature(func)
 
 # OCPP-J 1.6 section 4.2.3 error codes where the library uses the OCPP 2.0 spelling.
 ERROR_CODES_16 = {
@@ -83,8 +142,10 @@ def library_logger() -> logging.Logger:
     logger = logging.getLogger("cpo_core.ocpp_library")
     if not any(isinstance(f, _DropArguments) for f in logger.filters):
         logger.addFilter(_DropArguments())
-    logger.setLevel(logging.WARNING)
-    logging.getLogger("ocpp").setLevel(logging.WARNING)
+    # setLevel empties every logger's level cache: once, not per connection.
+    for target in (logger, logging.getLogger("ocpp")):
+        if target.level != logging.WARNING:
+            target.setLevel(logging.WARNING)
     return logger
 
 
@@ -162,6 +223,7 @@ class OcppFixes(LibraryChargePoint):
     def __init__(self, station_id: str, connection: Any, *, response_timeout: float = 30) -> None:
         super().__init__(station_id, connection, response_timeout=response_timeout,
                          logger=library_logger())
+        _freeze_signatures(self.route_map)
         self._follow_ups: list[Callable[[], Awaitable[None]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_sent_result = False
@@ -234,6 +296,14 @@ class OcppFixes(LibraryChargePoint):
         return json.dumps(frame, separators=(",", ":"))
 
     async def _dispatch(self, msg: Call) -> None:
+        global _calls_in_flight
+        _calls_in_flight += 1
+        try:
+            await self._dispatch_counted(msg)
+        finally:
+            _calls_in_flight -= 1
+
+    async def _dispatch_counted(self, msg: Call) -> None:
         self._follow_ups = []
         self._last_sent_result = False
         if "_on_action" not in self.route_map.get(msg.action, {}):

@@ -19,13 +19,14 @@ from ocpp.routing import on
 from ocpp.v16 import call_result
 from ocpp.v16.datatypes import IdTagInfo
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cpo_core import monitoring
 from cpo_core.authcache import AuthorizationCache
 from cpo_core.base import OcppChargePoint, format_timestamp, parse_timestamp
 from cpo_core.bootstorm import boot_gate
-from cpo_core.handlers.operations import OperationHandlers16
+from cpo_core.handlers.operations import OperationHandlers16, stations_waiting
 from cpo_core.handlers.security import SecurityHandlers16
 from cpo_core.vend import free_vend_start
 from cpo_core.vendors import VendorQuirks16
@@ -222,6 +223,11 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
         ts = self._ts(timestamp, "timestamp")
         result = self.auth_cache.get(self.id, id_tag) or await self._authorize(id_tag)
         now = self.ctx.clock()
+        tx = await self._start_batched(connector_id, id_tag, meter_start, ts, result, now,
+                                       kw.get("reservation_id"))
+        if tx is not None:
+            return call_result.StartTransaction(transaction_id=tx.pk,
+                                                id_tag_info=id_tag_info(result))
         async with self._unit() as session:
             row, new = await charging.start_transaction_once(
                 session, station_id=self.id, connector=connector_id, id_tag=id_tag,
@@ -234,6 +240,34 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
         self._remember(tx)
         return call_result.StartTransaction(transaction_id=row.id,
                                             id_tag_info=id_tag_info(result))
+
+    async def _start_batched(self, connector_id: int, id_tag: str, meter_start: int,
+                             ts: datetime, result: AuthorizationResult, now: datetime,
+                             reservation_id: Any) -> charging.OpenTransaction | None:
+        """The common start - not a retransmission, no partner eMSP to tell, no remote start or
+        reservation to link - as one read and a group-committed INSERT (docs/ocpp.md
+        "Performance"); None: take the unit of work."""
+        if reservation_id is not None:
+            return None
+        async with self.ctx.sessionmaker() as session:
+            waiting = await stations_waiting(session)  # cached
+            if self.id in waiting.remote_starts or self.id in waiting.ocpi_reservations:
+                return None
+            if await charging.find_start(session, station_id=self.id, connector=connector_id,
+                                         id_tag=id_tag, timestamp=ts):
+                return None  # a retransmission, probably: the unit sorts it out
+            plan = await charging.plan_start(
+                session, station_id=self.id, connector=connector_id, id_tag=id_tag,
+                meter_start_wh=Decimal(meter_start), timestamp=ts, authorization=result,
+                now=now)
+        if plan.emsp_partner_id is not None:
+            return None
+        [row] = await self.ctx.group_commit.write(charging.start_write(plan))
+        tx = charging.opened(plan, int(row[0]), now)
+        self._remember(tx)
+        log.info("session.started", station=self.id, connector=connector_id,
+                 transaction_id=tx.pk, id_tag=id_tag, status=plan.values["status"])
+        return tx
 
     @on(Action.meter_values)
     async def on_meter_values(self, connector_id: int, meter_value: list[dict[str, Any]],
@@ -259,7 +293,39 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
                                   **kw: Any) -> call_result.StopTransaction:
         ts = self._ts(timestamp, "timestamp")
         samples = self.fix_samples(meter_samples(kw.get("transaction_data") or [], self.id))
-        self._open_tx.pop(transaction_id, None)
+        tx = self._open_tx.pop(transaction_id, None)
+        if not (tx is not None and tx.values is not None and tx.emsp_partner_id is None
+                and not samples and await self._stop_open(tx, meter_stop, ts, kw)):
+            await self._stop(transaction_id, meter_stop, ts, samples, kw)
+        id_tag = kw.get("id_tag")
+        if not id_tag:
+            return call_result.StopTransaction()
+        # Informational only: no second real-time call to the eMSP at the end of a session.
+        result = self.auth_cache.get(self.id, id_tag)
+        if result is None:
+            async with self.ctx.sessionmaker() as session:
+                result = await tokens.authorize(session, id_tag, location_id=None, remote=None)
+        return call_result.StopTransaction(id_tag_info=id_tag_info(result))
+
+    async def _stop_open(self, tx: charging.OpenTransaction, meter_stop: int, ts: datetime,
+                         kw: dict[str, Any]) -> bool:
+        """A session this connection started through the group commit: its stop joins the
+        batches too (charging.stop_writes). False: closed meanwhile, take the full path."""
+        async with self.ctx.sessionmaker() as session:  # reference data of the price: cached
+            writes = await charging.stop_writes(
+                session, tx, meter_stop_wh=Decimal(meter_stop), timestamp=ts,
+                reason=kw.get("reason"), pricer=self.ctx.pricer, now=self.ctx.clock())
+        try:
+            await self.ctx.group_commit.write(*writes)
+        except IntegrityError:
+            log.info("ocpp.stop.closed_meanwhile", station=self.id, transaction_id=tx.pk)
+            return False
+        log.info("session.stopped", station=self.id, transaction_id=tx.pk,
+                 meter_stop=meter_stop)
+        return True
+
+    async def _stop(self, transaction_id: int, meter_stop: int, ts: datetime,
+                    samples: list[MeterSample], kw: dict[str, Any]) -> None:
         try:
             async with self._unit() as session:
                 # transactionData first: the session's meter values are complete before the CDR.
@@ -275,15 +341,6 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
             # The station must get an answer or it retries forever (OCPP 1.6 section 4.10).
             log.warning("ocpp.stop.unknown_transaction", station=self.id,
                         transaction_id=transaction_id)
-        id_tag = kw.get("id_tag")
-        if not id_tag:
-            return call_result.StopTransaction()
-        # Informational only: no second real-time call to the eMSP at the end of a session.
-        result = self.auth_cache.get(self.id, id_tag)
-        if result is None:
-            async with self.ctx.sessionmaker() as session:
-                result = await tokens.authorize(session, id_tag, location_id=None, remote=None)
-        return call_result.StopTransaction(id_tag_info=id_tag_info(result))
 
     def _remember(self, tx: charging.OpenTransaction) -> None:
         self._open_tx.pop(tx.pk, None)

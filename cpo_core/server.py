@@ -112,6 +112,11 @@ class OcppServer:
     async def start(self) -> None:
         library_logger()  # the ocpp logger to WARNING before any frame flows
         await asyncio.to_thread(_warm_schema_cache)
+        # Every station's facts and EVSEs in memory before the first connect: the reconnect
+        # storm after a restart costs no read per station (docs/ocpp.md "Performance").
+        async with self.ctx.sessionmaker() as session:
+            primed = await network.prime_station_caches(session)
+        log.info("ocpp.caches_primed", stations=primed)
         cfg = self.ctx.settings.ocpp
         self._server = await serve(
             self._handle, cfg.host, cfg.port, subprotocols=SUBPROTOCOLS,
@@ -142,12 +147,13 @@ class OcppServer:
         if refused is not None:
             return refused
         password = basic_password(request.headers, station_id)
-        async with transaction(self.ctx.sessionmaker) as session:
+        async with self.ctx.sessionmaker() as session:  # station facts: cached, no SQL
             verdict = await network.check_station_credentials(session, station_id, password)
-            if verdict == "unknown" and self.ctx.settings.ocpp.auto_register:
+        if verdict == "unknown" and self.ctx.settings.ocpp.auto_register:
+            async with transaction(self.ctx.sessionmaker) as session:
                 await network.auto_register_station(session, station_id, self.ctx.clock())
-                log.info("ocpp.station.auto_registered", station=station_id)
-                verdict = "ok"
+            log.info("ocpp.station.auto_registered", station=station_id)
+            verdict = "ok"
         if verdict == "unknown":
             log.warning("ocpp.station.unknown", station=station_id)
             return conn.respond(http.HTTPStatus.NOT_FOUND, "Unknown station\n")

@@ -25,8 +25,8 @@ import structlog
 from ocpp.messages import Call
 from ocpp.v16 import call
 
-from hub.db.models import StationRow
 from hub.services.charging import MeterSample
+from hub.services.network import station_facts
 
 if TYPE_CHECKING:
     from hub.context import HubContext
@@ -105,9 +105,9 @@ class VendorQuirks:
 
     async def _load_profile(self) -> VendorProfile:
         async with self.ctx.sessionmaker() as session:
-            row = await session.get(StationRow, self.id)
-        self._forced_profile = row.vendor_profile if row is not None else None
-        vendor, model = (row.vendor, row.model) if row is not None else (None, None)
+            facts = await station_facts(session, self.id)  # cached (hub.db.refcache)
+        self._forced_profile = facts.vendor_profile if facts is not None else None
+        vendor, model = (facts.vendor, facts.model) if facts is not None else (None, None)
         self.vendor_profile = profile_for(vendor, model, self._forced_profile)
         return self.vendor_profile
 

@@ -79,10 +79,12 @@ class MonitoringSettings(BaseModel):
     # Silent this long -> probe with TriggerMessage(Heartbeat); None = heartbeat interval + grace.
     probe_after_seconds: float | None = None
     probe_timeout_seconds: float = 15.0
-    # BootNotification storms: more accepted boots than this per window -> Pending, with an
-    # interval doubling per retry of the same station (base .. max seconds).
+    # BootNotification storms: more accepted boots than this per window while at least
+    # boot_storm_busy_calls OCPP CALLs are being handled -> Pending, with an interval doubling
+    # per retry of the same station (base .. max seconds). busy_calls 0: by rate alone.
     boot_storm_threshold: int = 1000
     boot_storm_window_seconds: float = 10.0
+    boot_storm_busy_calls: int = 1000
     boot_pending_base_seconds: int = 30
     boot_pending_max_seconds: int = 600
     # Transactions without any message for this long are closed with the flag stale_closed.

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.context import HubContext
 from hub.db.base import transaction
+from hub.db.changes import track
 from hub.db.models import (
     ChargingSessionRow,
     OcppFirmwareTargetRow,
@@ -127,6 +128,7 @@ class Waiting:
 
 
 _WAITING_TABLES = (OcppRemoteStartRow.__tablename__, OcpiReservationRow.__tablename__)
+track(_WAITING_TABLES)  # other processes' writes reach this process's cache (hub.db.changes)
 
 
 async def stations_waiting(session: AsyncSession) -> Waiting:

@@ -19,6 +19,7 @@ from hub.cli import manage, pki, pricing, simulate, tariffs
 from hub.cli.common import console, settings_from_env
 from hub.db.base import make_engine, make_sessionmaker, transaction
 from hub.db.migrate import upgrade
+from hub.gc_tuning import tune_gc
 from hub.logging import configure_logging
 from hub.seed import seed_demo_network
 from hub.settings import Settings
@@ -97,7 +98,9 @@ def serve(
     if seed_demo:
         asyncio.run(_seed(settings))
     configure_logging(settings.log_level, settings.log_format)
-    uvicorn.run(create_app(settings), host=settings.http.host, port=settings.http.port,
+    application = create_app(settings)
+    tune_gc()
+    uvicorn.run(application, host=settings.http.host, port=settings.http.port,
                 log_level=settings.log_level.lower(), access_log=False)
 
 

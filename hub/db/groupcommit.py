@@ -38,10 +38,13 @@ MAX_BATCH = 1000  # writes per transaction (a boot storm queues thousands at onc
 
 @dataclass(frozen=True, slots=True, eq=False)  # compared and hashed by identity
 class Statement:
-    """A Core DML statement built once, with named bind parameters; lower ranks run first."""
+    """A Core DML statement built once, with named bind parameters; lower ranks run first.
+    ``returning``: an ``INSERT ... RETURNING`` built with ``sort_by_parameter_order=True``;
+    each of its writes gets its row back (e.g. the new row's id)."""
 
     sql: Executable
     rank: int
+    returning: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,19 +53,26 @@ class Write:
     params: dict[str, Any]
 
 
-_Item = tuple[Sequence[Write], asyncio.Future[None]]
+_Item = tuple[Sequence[Write], asyncio.Future[list[Any]]]
 
 
-async def execute_writes(session: AsyncSession, writes: Sequence[Write]) -> None:
+async def execute_writes(session: AsyncSession, writes: Sequence[Write]) -> list[Any]:
     """Run ``writes`` in the caller's unit of work (the same statements a batch runs), for
-    callers that need them inside a larger transaction."""
-    groups: dict[Statement, list[dict[str, Any]]] = {}
-    for w in writes:
-        groups.setdefault(w.statement, []).append(w.params)
+    callers that need them inside a larger transaction. Returns one entry per write: its
+    RETURNING row for a ``returning`` statement, else None."""
+    groups: dict[Statement, list[int]] = {}
+    for i, w in enumerate(writes):
+        groups.setdefault(w.statement, []).append(i)
+    results: list[Any] = [None] * len(writes)
     conn = await session.connection()
     for statement in sorted(groups, key=lambda s: s.rank):
-        rows = groups[statement]
-        await conn.execute(statement.sql, rows if len(rows) > 1 else rows[0])
+        positions = groups[statement]
+        rows = [writes[i].params for i in positions]
+        result = await conn.execute(statement.sql, rows if len(rows) > 1 else rows[0])
+        if statement.returning:
+            for i, row in zip(positions, result.all(), strict=True):
+                results[i] = row
+    return results
 
 
 class GroupCommitter:
@@ -74,40 +84,47 @@ class GroupCommitter:
         self._drain: asyncio.Task[None] | None = None
         self.batches = 0  # transactions committed (for tests and the benchmark's profile)
 
-    async def write(self, *writes: Write) -> None:
+    async def write(self, *writes: Write) -> list[Any]:
         """Store ``writes`` (in one transaction with other callers' writes); returns after the
-        commit, raises what storing them raised."""
+        commit (one entry per write: its RETURNING row or None), raises what storing them
+        raised."""
         if not writes:
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            return []
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
         self._queue.append((writes, future))
         if self._drain is None or self._drain.done():
             self._drain = asyncio.create_task(self._run(), name="group-commit")
-        await asyncio.shield(future)  # a cancelled caller must not cancel the others' batch
+        return await asyncio.shield(future)  # a cancelled caller must not cancel the batch
 
     async def _run(self) -> None:
         while self._queue:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
             try:
-                await self._commit(batch)
+                results = await self._commit(batch)
             except Exception:
                 if len(batch) > 1:
                     log.warning("groupcommit.batch_failed", writes=len(batch))
                 for item in batch:  # one by one: only the bad write fails
                     try:
-                        await self._commit([item])
+                        [result] = await self._commit([item])
                     except Exception as exc:
                         if not item[1].done():
                             item[1].set_exception(exc)
                     else:
                         if not item[1].done():
-                            item[1].set_result(None)
+                            item[1].set_result(result)
                 continue
-            for _, future in batch:
+            for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
-                    future.set_result(None)
+                    future.set_result(result)
 
-    async def _commit(self, batch: Sequence[_Item]) -> None:
+    async def _commit(self, batch: Sequence[_Item]) -> list[list[Any]]:
+        """One transaction for ``batch``; each item's results."""
         async with transaction(self._sessionmaker) as session:
-            await execute_writes(session, [w for writes, _ in batch for w in writes])
+            flat = await execute_writes(session, [w for writes, _ in batch for w in writes])
         self.batches += 1
+        out, at = [], 0
+        for writes, _ in batch:
+            out.append(flat[at:at + len(writes)])
+            at += len(writes)
+        return out

@@ -12,7 +12,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.db.base import Base
@@ -21,6 +30,15 @@ from hub.db.types import ExactDecimal, UTCDateTime
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class ChangeCounterRow(Base):
+    """One row (id 1): bumped by every committed unit of work that wrote a table an in-process
+    cache keeps, so that other processes drop their caches (hub.db.changes)."""
+
+    __tablename__ = "change_counter"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
 
 
 class PartyRow(Base):

@@ -16,9 +16,11 @@ from typing import Any, cast
 
 import structlog
 from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub import outbox
+from hub.db.changes import track
 from hub.db.groupcommit import Statement, Write
 from hub.db.models import (
     CdrRow,
@@ -90,6 +92,9 @@ class OpenTransaction:
     active: bool
     emsp_partner_id: int | None  # outbox routing of session updates; None: nobody to tell
     notified_at: datetime | None  # last session message enqueued by this connection
+    # The row as inserted, when the start was group-committed (``plan_start``): the stop then
+    # needs no read of it (``stop_open``).
+    values: dict[str, Any] | None = None
 
 
 async def open_transaction(session: AsyncSession, row: ChargingSessionRow,
@@ -207,8 +212,34 @@ async def start_transaction_once(
     ))).first()
     if existing is not None and existing.meter_start == meter_start_wh:
         return existing, False
-    # Reference data from hub.db.refcache: a start is two statements (the check above and
-    # the INSERT) when nothing changed (docs/ocpp.md "Performance").
+    plan = await plan_start(session, station_id=station_id, connector=connector, id_tag=id_tag,
+                            meter_start_wh=meter_start_wh, timestamp=timestamp,
+                            authorization=authorization, now=now)
+    row = ChargingSessionRow(**plan.values)
+    session.add(row)
+    await session.flush()
+    await _notify_emsp(session, row, SESSION, now)
+    log.info("session.started", station=station_id, connector=connector,
+             transaction_id=row.id, id_tag=id_tag, status=row.status)
+    return row, True
+
+
+@dataclass(frozen=True, slots=True)
+class StartPlan:
+    """A new OCPP 1.6 session's row, computed from cached reference data (no SQL when nothing
+    changed), for the ORM unit (``start_transaction_once``) or the group commit
+    (``start_write``)."""
+
+    values: dict[str, Any]
+    emsp_partner_id: int | None  # a partner eMSP to tell: the start needs a unit (outbox)
+
+
+async def plan_start(
+    session: AsyncSession, *, station_id: str, connector: int, id_tag: str,
+    meter_start_wh: Decimal, timestamp: datetime, authorization: AuthorizationResult,
+    now: datetime,
+) -> StartPlan:
+    # Reference data from hub.db.refcache (docs/ocpp.md "Performance").
     cpo_pk = await own_party_pk(session, "CPO")
     station = await station_facts(session, station_id)
     evse = await evse_ref(session, station_id, connector)
@@ -218,38 +249,73 @@ async def start_transaction_once(
         emsp = await party_facts_for(session, token.owner.country_code, token.owner.party_id,
                                      "EMSP")
     tariff = await tariff_for_location(session, evse.location_pk if evse else None)
-    row = ChargingSessionRow(
-        session_id=str(uuid.uuid4()),
-        cpo_party_pk=cpo_pk,
-        emsp_party_pk=emsp.pk if emsp else None,
-        token_uid=token.uid if token else id_tag,
-        token_type=token.type if token else "RFID",
-        contract_id=token.contract_id if token else id_tag,
-        auth_method="AUTH_REQUEST" if authorization.source == "realtime" else "WHITELIST",
-        authorization_reference=authorization.authorization_reference,
-        location_pk=evse.location_pk if evse else (station.location_pk if station else None),
-        evse_pk=evse.pk if evse else None,
-        connector_id="1" if evse else None,
-        station_id=station_id,
-        ocpp_connector_id=connector,
-        meter_start=meter_start_wh,
-        kwh=Decimal(0),
-        start_date_time=timestamp,
-        status="ACTIVE" if authorization.is_allowed else "INVALID",
-        currency=tariff.currency if tariff else "EUR",
-        flags=[] if authorization.is_allowed else ["not_authorized"],
-        last_updated=now,
-    )
-    # Keep the station's idTag on the row even when the token's canonical uid differs in case.
-    row.token_uid = id_tag if token is None else token.uid
+    flags = [] if authorization.is_allowed else ["not_authorized"]
     if station is not None and station.free_vend_id_tag == id_tag:
-        row.flags = [*row.flags, FREE_VEND_FLAG]  # billed to the outlet owner's tag
-    session.add(row)
-    await session.flush()
-    await _notify_emsp(session, row, SESSION, now)
-    log.info("session.started", station=station_id, connector=connector,
-             transaction_id=row.id, id_tag=id_tag, status=row.status)
-    return row, True
+        flags.append(FREE_VEND_FLAG)  # billed to the outlet owner's tag
+    values: dict[str, Any] = {
+        "session_id": str(uuid.uuid4()),
+        "cpo_party_pk": cpo_pk,
+        "emsp_party_pk": emsp.pk if emsp else None,
+        # Keep the station's idTag on the row even when the token's canonical uid differs in
+        # case.
+        "token_uid": token.uid if token else id_tag,
+        "token_type": token.type if token else "RFID",
+        "contract_id": token.contract_id if token else id_tag,
+        "auth_method": "AUTH_REQUEST" if authorization.source == "realtime" else "WHITELIST",
+        "authorization_reference": authorization.authorization_reference,
+        "location_pk": evse.location_pk if evse else (station.location_pk if station else None),
+        "evse_pk": evse.pk if evse else None,
+        "connector_id": "1" if evse else None,
+        "station_id": station_id,
+        "ocpp_connector_id": connector,
+        "meter_start": meter_start_wh,
+        "kwh": Decimal(0),
+        "start_date_time": timestamp,
+        "status": "ACTIVE" if authorization.is_allowed else "INVALID",
+        "currency": tariff.currency if tariff else "EUR",
+        "flags": flags,
+        "last_updated": now,
+    }
+    return StartPlan(values, emsp.partner_to_tell if emsp is not None else None)
+
+
+async def find_start(
+    session: AsyncSession, *, station_id: str, connector: int, id_tag: str,
+    timestamp: datetime,
+) -> bool:
+    """Is there a session this StartTransaction may be a retransmission of? (One Core
+    statement: the group-committed start checks before it plans.)"""
+    found = (await session.execute(_START_LOOKUP, {
+        "b_station": station_id, "b_connector": connector, "b_tag": id_tag,
+        "b_start": timestamp})).first()
+    return found is not None
+
+
+_START_LOOKUP = select(_SESSIONS.c.id).where(
+    _SESSIONS.c.station_id == bindparam("b_station"),
+    _SESSIONS.c.ocpp_connector_id == bindparam("b_connector"),
+    _SESSIONS.c.token_uid == bindparam("b_tag"),
+    _SESSIONS.c.start_date_time == bindparam("b_start", type_=_SESSIONS.c.start_date_time.type),
+).limit(1)
+_SESSION_INSERT = Statement(
+    insert(_SESSIONS).returning(_SESSIONS.c.id, sort_by_parameter_order=True), rank=10,
+    returning=True)
+
+
+def start_write(plan: StartPlan) -> Write:
+    """The new session's INSERT for the group commit (hub.db.groupcommit); its result row
+    carries the id (the OCPP transactionId)."""
+    return Write(_SESSION_INSERT, plan.values)
+
+
+def opened(plan: StartPlan, pk: int, now: datetime) -> OpenTransaction:
+    """The in-memory view of a session inserted from ``plan``."""
+    values = plan.values
+    return OpenTransaction(pk=pk, station_id=values["station_id"],
+                           meter_start=values["meter_start"],
+                           active=values["status"] == "ACTIVE",
+                           emsp_partner_id=plan.emsp_partner_id, notified_at=now,
+                           values=values)
 
 
 async def add_meter_values(
@@ -299,6 +365,23 @@ async def stop_transaction(
         raise NotFound(f"unknown transaction {transaction_id}")
     if row.status == "COMPLETED":
         return row  # retransmitted StopTransaction: nothing more to do
+    was_invalid = row.status == "INVALID"
+    _apply_stop(row, meter_stop_wh, timestamp, reason, now)
+    # The eMSP hears of the completed session before its CDR (same transaction, in order).
+    # No autoflush in between: the session's changes and its price go in one UPDATE (flushed
+    # with the CDR's INSERT), not two.
+    with session.no_autoflush:
+        await _notify_emsp(session, row, SESSION, now)
+        if not was_invalid:
+            await _create_cdr(session, row, pricer, now)
+    log.info("session.stopped", station=station_id, transaction_id=transaction_id,
+             kwh=str(row.kwh), flags=row.flags)
+    return row
+
+
+def _apply_stop(row: ChargingSessionRow, meter_stop_wh: Decimal, timestamp: datetime,
+                reason: str | None, now: datetime) -> None:
+    """The stop's own figures and flags on ``row`` (status COMPLETED)."""
     flags = list(row.flags or [])
     start = row.meter_start or Decimal(0)
     if meter_stop_wh < start:
@@ -312,19 +395,53 @@ async def stop_transaction(
         end = row.start_date_time
     row.meter_stop, row.kwh, row.end_date_time = meter_stop_wh, kwh, end
     row.stop_reason, row.flags = reason, flags
-    was_invalid = row.status == "INVALID"
     row.status = "COMPLETED"
     row.last_updated = now
-    # The eMSP hears of the completed session before its CDR (same transaction, in order).
-    # No autoflush in between: the session's changes and its price go in one UPDATE (flushed
-    # with the CDR's INSERT), not two.
-    with session.no_autoflush:
-        await _notify_emsp(session, row, SESSION, now)
-        if not was_invalid:
-            await _create_cdr(session, row, pricer, now)
-    log.info("session.stopped", station=station_id, transaction_id=transaction_id,
-             kwh=str(kwh), flags=flags)
-    return row
+
+
+_CDRS = cast(Table, CdrRow.__table__)
+_CDR_COLUMNS = {attr.key: attr.columns[0].key for attr in sa_inspect(CdrRow).column_attrs}
+_STOP_COLUMNS = ("meter_stop", "kwh", "end_date_time", "stop_reason", "flags", "status",
+                 "last_updated", "total_cost_excl_vat", "total_cost_incl_vat", "currency")
+# Built once with bind parameters: building a statement with literal values per call costs
+# more than running it.
+_STOP_UPDATE = update(_SESSIONS).where(
+    _SESSIONS.c.id == bindparam("w_pk"), _SESSIONS.c.status == bindparam("w_status"),
+).values({name: bindparam(f"b_{name}", type_=_SESSIONS.c[name].type) for name in _STOP_COLUMNS})
+_CDR_INSERT = insert(_CDRS)
+
+
+_STOP_WRITE = Statement(_STOP_UPDATE, rank=20)
+_CDR_WRITE = Statement(_CDR_INSERT, rank=30)
+
+
+async def stop_writes(
+    session: AsyncSession, tx: OpenTransaction, *, meter_stop_wh: Decimal, timestamp: datetime,
+    reason: str | None, pricer: CdrPricer, now: datetime,
+) -> list[Write]:
+    """``stop_transaction`` for a session whose start was group-committed on this connection
+    (``tx.values``) and that has no partner eMSP to tell, as group-committed writes
+    (hub.db.groupcommit; docs/ocpp.md "Performance"): no read of the row, the session's UPDATE
+    guarded by the status it was started with, and the priced CDR's INSERT. ``session`` only
+    serves the (cached) reference data of the price.
+
+    If the session was closed meanwhile, the UPDATE changes nothing and the CDR's INSERT fails
+    on its unique id (the sweeper, the only other closer, made one): the caller then takes
+    ``stop_transaction``. An INVALID session gets no CDR, as there."""
+    assert tx.values is not None and tx.emsp_partner_id is None
+    row = ChargingSessionRow(**tx.values)  # transient: never added to the session
+    row.id = tx.pk
+    started_as = row.status
+    _apply_stop(row, meter_stop_wh, timestamp, reason, now)
+    cdr = await _build_cdr(session, row, pricer, now) if started_as != "INVALID" else None
+    # After the price: _build_cdr sets the session's total cost and currency.
+    writes = [Write(_STOP_WRITE, {"w_pk": tx.pk, "w_status": started_as,
+                                  **{f"b_{name}": getattr(row, name) for name in _STOP_COLUMNS}})]
+    if cdr is not None:
+        writes.append(Write(_CDR_WRITE, {_CDR_COLUMNS[key]: value
+                                         for key, value in vars(cdr).items()
+                                         if key in _CDR_COLUMNS}))
+    return writes
 
 
 async def close_stale_transactions(
@@ -372,6 +489,7 @@ async def _session_for_transaction(
 
 _LOCATION_TABLES = (LocationRow.__tablename__, EvseRow.__tablename__,
                     ConnectorRow.__tablename__)
+track(_LOCATION_TABLES)  # other processes' writes reach this process's cache (hub.db.changes)
 
 
 async def location_facts(session: AsyncSession, row: ChargingSessionRow) -> LocationFacts | None:
@@ -450,6 +568,18 @@ async def _create_cdr(
 ) -> CdrRow:
     # Called once per session: stop_transaction returns early for a COMPLETED session, and
     # the CDR id is the session id (unique per CPO), so a race could not store a second one.
+    cdr = await _build_cdr(session, row, pricer, now)
+    session.add(cdr)
+    await session.flush()
+    await _notify_emsp(session, row, CDR, now, subject=str(cdr.id))
+    return cdr
+
+
+async def _build_cdr(
+    session: AsyncSession, row: ChargingSessionRow, pricer: CdrPricer, now: datetime
+) -> CdrRow:
+    """The priced CDR of a stopped session (not added to the session); sets the session's
+    total cost and currency."""
     facts = await location_facts(session, row)
     assert row.end_date_time is not None
     if facts is not None:
@@ -497,9 +627,6 @@ async def _create_cdr(
         raw={"price_model": price.price_model_id} if price.price_model_id else None,
         last_updated=now, created_at=now,
     )
-    session.add(cdr)
-    await session.flush()
-    await _notify_emsp(session, row, CDR, now, subject=str(cdr.id))
     return cdr
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -12,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.db.changes import track
 from hub.db.groupcommit import Statement, Write, execute_writes
 from hub.db.models import (
     ConnectorRow,
@@ -22,7 +24,7 @@ from hub.db.models import (
     StationStatusRow,
     TariffRow,
 )
-from hub.db.refcache import cached
+from hub.db.refcache import cached, prime
 from hub.domain import (
     Conflict,
     Connector,
@@ -134,6 +136,8 @@ async def upsert_simple_tariff(
 
 
 _TARIFF_TABLES = (TariffRow.__tablename__, LocationRow.__tablename__, PartyRow.__tablename__)
+# Other processes' writes of what this module caches reach this process (hub.db.changes).
+track((*_TARIFF_TABLES, StationRow.__tablename__, EvseRow.__tablename__))
 
 
 async def tariff_for_location(session: AsyncSession, location_pk: int | None) -> Tariff | None:
@@ -324,15 +328,17 @@ async def _add_evse(
 async def check_station_credentials(
     session: AsyncSession, station_id: str, password: str | None
 ) -> str:
-    """Returns "ok", "unknown" or "unauthorized" (OCPP security profile 1: Basic auth)."""
-    row = await session.get(StationRow, station_id)
-    if row is None:
+    """Returns "ok", "unknown" or "unauthorized" (OCPP security profile 1: Basic auth).
+    Reads the cached station facts: a reconnect storm after a restart costs no SQL per
+    station; a password set through the admin API is used by the very next connect."""
+    facts = await station_facts(session, station_id)
+    if facts is None:
         return "unknown"
-    if row.password_hash is None:
+    if facts.password_hash is None:
         return "ok"
     # scrypt costs ~50 ms of CPU: keep it off the event loop that serves every station.
     if password is None or not await asyncio.to_thread(verify_password, password,
-                                                        row.password_hash):
+                                                        facts.password_hash):
         return "unauthorized"
     return "ok"
 
@@ -443,15 +449,32 @@ class EvseRef:
     location_pk: int | None
 
 
+_EVSE_TABLES = (EvseRow.__tablename__,)
+# Built once with bind parameters (no statement construction per lookup).
+_STATION_EVSES = select(EvseRow.ocpp_connector_id, EvseRow.id, EvseRow.location_pk).where(
+    EvseRow.station_id == bindparam("b_station")).order_by(EvseRow.id)
+_ALL_EVSES = select(EvseRow.station_id, EvseRow.ocpp_connector_id, EvseRow.id,
+                    EvseRow.location_pk).where(EvseRow.station_id.is_not(None)) \
+    .order_by(EvseRow.id)
+
+
+def _evse_map(rows: Iterable[Any]) -> dict[int, EvseRef]:
+    """OCPP connector -> its EVSE (the first by id)."""
+    refs: dict[int, EvseRef] = {}
+    for connector, pk, location_pk in rows:
+        if connector is not None and connector not in refs:
+            refs[connector] = EvseRef(pk, location_pk)
+    return refs
+
+
 async def evse_ref(session: AsyncSession, station_id: str, connector: int) -> EvseRef | None:
-    """The EVSE of a station's OCPP connector (the first by id), cached (hub.db.refcache)."""
-    async def load() -> EvseRef | None:
-        found = (await session.execute(select(EvseRow.id, EvseRow.location_pk).where(
-            EvseRow.station_id == station_id, EvseRow.ocpp_connector_id == connector)
-            .order_by(EvseRow.id).limit(1))).first()
-        return EvseRef(found[0], found[1]) if found is not None else None
-    return await cached(session, ("evse_ref", station_id, connector),
-                        (EvseRow.__tablename__,), load)
+    """The EVSE of a station's OCPP connector (the first by id), cached per station
+    (hub.db.refcache): one read covers all the station's connectors."""
+    async def load() -> dict[int, EvseRef]:
+        return _evse_map((await session.execute(_STATION_EVSES,
+                                                {"b_station": station_id})).all())
+    refs = await cached(session, ("evse_refs", station_id), _EVSE_TABLES, load)
+    return refs.get(connector)
 
 
 @dataclass(frozen=True, slots=True)
@@ -465,22 +488,57 @@ class StationFacts:
     access_mode: str
     allowed_groups: tuple[str, ...]
     access_code_hash: str | None
+    # The connect's credential check (security profiles 1 and 2) and the vendor profile of a
+    # new connection (cpo_core.vendors). vendor/model as of the last BootNotification known
+    # here: a boot writes them without bumping the cache (hub.db.groupcommit), so they may be
+    # older than the last boot (refcache.MAX_AGE_SECONDS at most); a BootNotification always
+    # uses what it carries.
+    password_hash: str | None
+    vendor: str | None
+    model: str | None
+    vendor_profile: str | None
+
+
+_STATION_TABLES = (StationRow.__tablename__, LocationRow.__tablename__)
+_FACTS = select(StationRow.id, StationRow.location_pk, LocationRow.location_id,
+                StationRow.free_vend_id_tag, StationRow.access_mode, StationRow.allowed_groups,
+                StationRow.access_code_hash, StationRow.password_hash, StationRow.vendor,
+                StationRow.model, StationRow.vendor_profile) \
+    .outerjoin(LocationRow, LocationRow.id == StationRow.location_pk)
+_ONE_STATION_FACTS = _FACTS.where(StationRow.id == bindparam("b_station"))
+
+
+def _facts(found: Any) -> StationFacts:
+    return StationFacts(found[1], found[2], found[3], found[4], tuple(found[5] or ()),
+                        found[6], found[7], found[8], found[9], found[10])
 
 
 async def station_facts(session: AsyncSession, station_id: str) -> StationFacts | None:
     async def load() -> StationFacts | None:
-        found = (await session.execute(
-            select(StationRow.location_pk, LocationRow.location_id, StationRow.free_vend_id_tag,
-                   StationRow.access_mode, StationRow.allowed_groups,
-                   StationRow.access_code_hash)
-            .outerjoin(LocationRow, LocationRow.id == StationRow.location_pk)
-            .where(StationRow.id == station_id))).first()
-        if found is None:
-            return None
-        return StationFacts(found[0], found[1], found[2], found[3], tuple(found[4] or ()),
-                            found[5])
-    return await cached(session, ("station_facts", station_id),
-                        (StationRow.__tablename__, LocationRow.__tablename__), load)
+        found = (await session.execute(_ONE_STATION_FACTS, {"b_station": station_id})).first()
+        return _facts(found) if found is not None else None
+    return await cached(session, ("station_facts", station_id), _STATION_TABLES, load)
+
+
+async def prime_station_caches(session: AsyncSession) -> int:
+    """Every station's facts and EVSEs, read in two statements into the cache that
+    ``station_facts`` and ``evse_ref`` use: a hub restart's reconnect storm then costs no read
+    per station (docs/ocpp.md "Performance"). Returns the number of stations."""
+    async def facts() -> list[tuple[Hashable, Any]]:
+        return [(("station_facts", row[0]), _facts(row))
+                for row in (await session.execute(_FACTS)).all()]
+
+    stations = await prime(session, _STATION_TABLES, facts)
+
+    async def evses() -> list[tuple[Hashable, Any]]:
+        by_station: dict[str | None, list[Any]] = {}
+        for row in (await session.execute(_ALL_EVSES)).all():
+            by_station.setdefault(row[0], []).append(row[1:])
+        ids = (await session.scalars(select(StationRow.id))).all()
+        return [(("evse_refs", sid), _evse_map(by_station.get(sid, ()))) for sid in ids]
+
+    await prime(session, _EVSE_TABLES, evses)
+    return stations
 
 
 async def evse_for(session: AsyncSession, station_id: str, connector: int) -> EvseRow | None:

@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.db.changes import track
 from hub.db.models import PartyRow
 from hub.db.refcache import cached
 from hub.domain import NotFound, PartyRef
 from hub.settings import Settings
+
+track((PartyRow.__tablename__,))  # other processes' writes reach this process's cache
 
 
 def party_ref(row: PartyRow) -> PartyRef:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.db.changes import track
 from hub.db.models import (
     ChargingSessionRow,
     LocationRow,
@@ -101,6 +102,7 @@ async def list_links(session: AsyncSession) -> list[dict[str, Any]]:
 
 
 _LINK_TABLES = (PriceModelLinkRow.__tablename__, PriceModelRow.__tablename__)
+track(_LINK_TABLES)  # other processes' writes reach this process's cache (hub.db.changes)
 
 
 async def _all_links(session: AsyncSession) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.models import PartyRow, TokenRow
@@ -112,6 +112,33 @@ async def authorize_own_token(
     return AuthorizationResult(allowed, info, source="local")
 
 
+# The authorization hot path (every Authorize and uncached StartTransaction): prebuilt Core
+# statements returning plain rows, no ORM entities (docs/ocpp.md "Performance").
+_TOKEN_FACTS = select(
+    TokenRow.uid, TokenRow.type, TokenRow.contract_id, TokenRow.issuer, TokenRow.valid,
+    TokenRow.whitelist, TokenRow.visual_number, TokenRow.group_id, TokenRow.language,
+    TokenRow.last_updated, PartyRow.country_code, PartyRow.party_id, PartyRow.role,
+    PartyRow.is_own,
+).join(PartyRow, PartyRow.id == TokenRow.party_pk).order_by(TokenRow.id).limit(1)
+_TOKEN_EXACT = _TOKEN_FACTS.where(TokenRow.uid == bindparam("b_uid"))
+# Stations upper-case idTags read from cards; eMSPs don't always.
+_TOKEN_LOOSE = _TOKEN_FACTS.where(func.upper(TokenRow.uid) == bindparam("b_upper"))
+
+
+async def _token_facts(session: AsyncSession, uid: str) -> tuple[TokenInfo, bool] | None:
+    """``find_token``'s token as TokenInfo, and whether its owner is one of our own parties."""
+    row = (await session.execute(_TOKEN_EXACT, {"b_uid": uid})).first() or \
+        (await session.execute(_TOKEN_LOOSE, {"b_upper": uid.upper()})).first()
+    if row is None:
+        return None
+    info = TokenInfo(
+        owner=PartyRef(row.country_code, row.party_id, row.role), uid=row.uid, type=row.type,
+        contract_id=row.contract_id, issuer=row.issuer, valid=row.valid,
+        whitelist=row.whitelist, visual_number=row.visual_number, group_id=row.group_id,
+        language=row.language, last_updated=row.last_updated)
+    return info, bool(row.is_own)
+
+
 async def authorize(
     session: AsyncSession,
     uid: str,
@@ -122,23 +149,22 @@ async def authorize(
 ) -> AuthorizationResult:
     """As a CPO: may this token charge at our station? With ``station_id``, the station's
     access and vend modes decide first (hub.services.access)."""
-    found = await find_token(session, uid)
+    found = await _token_facts(session, uid)
     station = await station_facts(session, station_id) if station_id else None  # cached
     if station is not None:
-        verdict = station_verdict(station, uid, token_from_row(*found) if found else None)
+        verdict = station_verdict(station, uid, found[0] if found else None)
         if verdict is not None:
             return verdict
     if found is not None:
-        row, party = found
-        info = token_from_row(row, party)
-        if not row.valid:
+        info, is_own = found
+        if not info.valid:
             return AuthorizationResult(AllowedType.BLOCKED, info, source="local")
-        if party.is_own or row.whitelist in {"ALWAYS", "ALLOWED"} or remote is None:
+        if is_own or info.whitelist in {"ALWAYS", "ALLOWED"} or remote is None:
             return AuthorizationResult(AllowedType.ALLOWED, info, source="local")
         try:
-            result = await remote.authorize(uid, row.type, location_id, info.owner)
+            result = await remote.authorize(uid, info.type, location_id, info.owner)
         except PartnerUnavailable:
-            if row.whitelist == "ALLOWED_OFFLINE":
+            if info.whitelist == "ALLOWED_OFFLINE":
                 return AuthorizationResult(AllowedType.ALLOWED, info, source="local",
                                            info="eMSP unreachable; whitelisted offline")
             return AuthorizationResult(AllowedType.NOT_ALLOWED, info, source="realtime",

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
 
 from ocpp.v16 import call
 from sqlalchemy import select
 
 from cpo_core.base import format_timestamp
+from cpo_core.bootstorm import BootGate
 from cpo_core.monitoring import (
     Event,
     HealthMonitor,
@@ -131,6 +133,7 @@ async def test_unresponsive_station_is_probed_then_reset(make_settings) -> None:
 async def test_boot_storm_gets_pending_with_back_off(make_settings) -> None:
     settings = await asyncio.to_thread(make_settings, monitoring={
         "boot_storm_threshold": 2, "boot_storm_window_seconds": 60,
+        "boot_storm_busy_calls": 0,  # by rate alone
         "boot_pending_base_seconds": 30, "boot_pending_max_seconds": 100})
     async with running_hub(settings) as ctx:
         for sid in ("B-1", "B-2", "B-3"):
@@ -152,6 +155,28 @@ async def test_boot_storm_gets_pending_with_back_off(make_settings) -> None:
                 b3_row = await session.get(StationRow, "B-3")
             # Pending boots were not recorded; the accepted one was.
             assert b3_row is not None and b3_row.last_boot_at == t0 + timedelta(seconds=61)
+
+
+async def test_boot_storm_the_hub_keeps_up_with_is_not_slowed_down(make_settings) -> None:
+    """Over the rate but with fewer CALLs being handled than boot_storm_busy_calls (here: the
+    boot itself is the only one), every boot is Accepted."""
+    settings = await asyncio.to_thread(make_settings, monitoring={
+        "boot_storm_threshold": 1, "boot_storm_window_seconds": 60,
+        "boot_storm_busy_calls": 2})
+    async with running_hub(settings) as ctx:
+        for sid in ("C-1", "C-2", "C-3"):
+            await seed_station(ctx, sid)
+        url = f"ws://127.0.0.1:{settings.ocpp.port}/ocpp"
+        async with commanded_station(url, "C-1", PASSWORD) as c1, \
+                commanded_station(url, "C-2", PASSWORD) as c2, \
+                commanded_station(url, "C-3", PASSWORD) as c3:
+            assert [(await c.boot()).status for c in (c1, c2, c3)] == ["Accepted"] * 3
+    gate = BootGate(settings.monitoring)
+    now = datetime.now(UTC)
+    assert gate.admit("X-1", now) is None
+    with patch("cpo_core.bootstorm.calls_in_flight", return_value=2):  # busy: Pending
+        assert gate.admit("X-2", now) == settings.monitoring.boot_pending_base_seconds
+    assert gate.admit("X-2", now) is None  # backlog gone: Accepted
 
 
 async def test_security_events_raise_alarms(make_settings) -> None:

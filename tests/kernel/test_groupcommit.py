@@ -63,7 +63,7 @@ async def test_a_bad_write_fails_only_its_caller(settings: Settings) -> None:
             committer.write(*history("NO-SUCH-STATION")),  # foreign key: refused
             committer.write(*history("CP-B")),
             return_exceptions=True)
-        assert results[0] is None and results[2] is None
+        assert results[0] == [None] and results[2] == [None]  # one entry per write
         assert isinstance(results[1], IntegrityError)
         async with sm() as s:
             stored = (await s.scalars(select(StationStatusRow.station_id))).all()
@@ -81,3 +81,52 @@ async def test_no_writes_is_a_no_op(settings: Settings) -> None:
     finally:
         await engine.dispose()
 
+
+
+async def test_returning_writes_get_their_own_rows(settings: Settings) -> None:
+    """An INSERT ... RETURNING batched for many callers hands each caller its own id (the OCPP
+    transactionId of a group-committed StartTransaction), also when a batch is retried."""
+    from sqlalchemy import insert
+
+    from hub.db.groupcommit import Statement
+    from hub.db.models import ChargingSessionRow, PartyRow
+
+    table = ChargingSessionRow.__table__
+    new_session = Statement(insert(table).returning(table.c.id, table.c.token_uid,
+                                                    sort_by_parameter_order=True),
+                            rank=10, returning=True)
+    engine = make_engine(settings)
+    sm = make_sessionmaker(engine)
+    committer = GroupCommitter(sm)
+    try:
+        async with transaction(sm) as s:
+            party = PartyRow(country_code="LV", party_id="AAA", role="CPO", name="cpo")
+            s.add(party)
+            await s.flush()
+            party_pk = party.id
+
+        def session_row(tag: str, party: int) -> Write:
+            return Write(new_session, {
+                "session_id": f"S-{tag}", "cpo_party_pk": party, "token_uid": tag,
+                "start_date_time": NOW, "last_updated": NOW})
+
+        tags = [f"TAG{i:02}" for i in range(30)]
+        results = await asyncio.gather(*(committer.write(session_row(t, party_pk))
+                                         for t in tags))
+        assert [r[0].token_uid for r in results] == tags
+        ids = [r[0].id for r in results]
+        assert len(set(ids)) == 30
+        # A batch with a bad write (unknown party: foreign key) is retried write by write.
+        mixed = await asyncio.gather(committer.write(session_row("OK1", party_pk)),
+                                     committer.write(session_row("BAD", 999_999)),
+                                     committer.write(session_row("OK2", party_pk)),
+                                     return_exceptions=True)
+        assert isinstance(mixed[1], IntegrityError)
+        assert [r[0].token_uid for r in (mixed[0], mixed[2])] == ["OK1", "OK2"]
+        async with sm() as s:
+            stored = dict((await s.execute(select(ChargingSessionRow.id,
+                                                  ChargingSessionRow.token_uid))).all())
+        assert {stored[i] for i in ids} == set(tags)
+        assert sorted(stored.values()) == sorted([*tags, "OK1", "OK2"])
+    finally:
+        await engine.dispose()
