@@ -103,9 +103,11 @@ async def test_cdr_reaches_a_partner_that_was_down_when_the_session_ended(
         ee.stop()  # the partner goes down mid-session
         await st.meter_values(1, tx, 11000)
         await st.stop_transaction(tx, 21000, id_tag)  # answered although the partner is down
-    # Messages to a partner go out in order: the first one to fail holds the rest back.
+    # Messages to a partner go out in order: the first one to fail holds the rest back. (A
+    # claimed message shows its attempt before the delivery fails and records its error.)
     failing = _wait(lambda: [m for m in lv.admin("/outbox").json()
-                             if m["attempts"] >= 1 and m["status"] == "PENDING"],
+                             if m["attempts"] >= 1 and m["status"] == "PENDING"
+                             and m["last_error"]],
                     "a failed delivery to the partner that is down")
     assert failing[0]["last_error"]
     outbox = lv.admin("/outbox").json()
