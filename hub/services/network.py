@@ -524,17 +524,20 @@ async def prime_station_caches(session: AsyncSession) -> int:
     """Every station's facts and EVSEs, read in two statements into the cache that
     ``station_facts`` and ``evse_ref`` use: a hub restart's reconnect storm then costs no read
     per station (docs/ocpp.md "Performance"). Returns the number of stations."""
+    ids: list[str] = []
+
     async def facts() -> list[tuple[Hashable, Any]]:
-        return [(("station_facts", row[0]), _facts(row))
-                for row in (await session.execute(_FACTS)).all()]
+        rows = (await session.execute(_FACTS)).all()
+        ids.extend(row[0] for row in rows)
+        return [(("station_facts", row[0]), _facts(row)) for row in rows]
 
     stations = await prime(session, _STATION_TABLES, facts)
 
     async def evses() -> list[tuple[Hashable, Any]]:
+        # Every station read above gets an entry, an empty one if it has no EVSE.
         by_station: dict[str | None, list[Any]] = {}
         for row in (await session.execute(_ALL_EVSES)).all():
             by_station.setdefault(row[0], []).append(row[1:])
-        ids = (await session.scalars(select(StationRow.id))).all()
         return [(("evse_refs", sid), _evse_map(by_station.get(sid, ()))) for sid in ids]
 
     await prime(session, _EVSE_TABLES, evses)
