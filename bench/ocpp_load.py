@@ -10,6 +10,7 @@ raw OCPP-J frames over `websockets` (lighter than a second `ocpp` stack, identic
 Prints calls/s, p50/p99 latency, failed calls, peak RSS and the ratio hub/baseline.
 
   python bench/ocpp_load.py --stations 10000 [--db sqlite|postgres] [--meter-values 3]
+                            [--tokens shared|per-station]
 Targets (issue 3): 10,000 stations, zero failed calls, hub >= 0.8 x baseline, RSS < 1 GB.
 """
 
@@ -37,6 +38,9 @@ from websockets.asyncio.client import ClientConnection, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 ID_TAG = "LVBIE0000000001"  # the demo network's own token (hub db seed-demo)
+# --tokens per-station: station i's driver has a card of their own (bench/provision_stations.py
+# makes them, in both servers' runs the same uids), so the hub reads each token once.
+PER_STATION_TAG = "LVBT{:010d}"
 
 
 def free_port() -> int:
@@ -72,10 +76,11 @@ class Stats:
 class Station:
     """A raw OCPP-J 1.6 client: one call at a time, as a real station does."""
 
-    def __init__(self, ws: ClientConnection, stats: Stats) -> None:
+    def __init__(self, ws: ClientConnection, stats: Stats, id_tag: str = ID_TAG) -> None:
         self.ws = ws
         self.stats = stats
         self.ids = itertools.count(1)
+        self.id_tag = id_tag
 
     async def call(self, action: str, payload: dict[str, Any]) -> dict[str, Any] | None:
         uid = str(next(self.ids))
@@ -115,9 +120,9 @@ async def boot(st: Station) -> bool:
 async def session(st: Station, meter_values: int) -> None:
     await st.call("StatusNotification", {"connectorId": 1, "errorCode": "NoError",
                                          "status": "Preparing"})
-    await st.call("Authorize", {"idTag": ID_TAG})
-    r = await st.call("StartTransaction", {"connectorId": 1, "idTag": ID_TAG, "meterStart": 0,
-                                           "timestamp": ts(-1800)})
+    await st.call("Authorize", {"idTag": st.id_tag})
+    r = await st.call("StartTransaction", {"connectorId": 1, "idTag": st.id_tag,
+                                           "meterStart": 0, "timestamp": ts(-1800)})
     if r is None:
         return
     tx = r["transactionId"]
@@ -127,13 +132,14 @@ async def session(st: Station, meter_values: int) -> None:
                 {"value": str(i * 3000), "measurand": "Energy.Active.Import.Register",
                  "unit": "Wh"}]}]})
     await st.call("StopTransaction", {"transactionId": tx, "meterStop": 20000,
-                                      "timestamp": ts(), "idTag": ID_TAG})
+                                      "timestamp": ts(), "idTag": st.id_tag})
     await st.call("StatusNotification", {"connectorId": 1, "errorCode": "NoError",
                                          "status": "Available"})
 
 
 async def run_load(base_url: str, n: int, meter_values: int, connect_concurrency: int,
-                   prefix: str) -> tuple[Stats, float, int]:
+                   prefix: str, per_station_tokens: bool = False
+                   ) -> tuple[Stats, float, int]:
     """Stations ``{prefix}-0`` .. ``{prefix}-{n-1}`` connect, boot and charge once each."""
     stats = Stats()
     sem = asyncio.Semaphore(connect_concurrency)
@@ -147,7 +153,7 @@ async def run_load(base_url: str, n: int, meter_values: int, connect_concurrency
             except Exception as exc:
                 stats.fail(f"connect:{type(exc).__name__}")
                 return
-            st = Station(ws, stats)
+            st = Station(ws, stats, PER_STATION_TAG.format(i) if per_station_tokens else ID_TAG)
             if await boot(st):
                 stations[i] = st
 
@@ -185,7 +191,7 @@ finally:
 """
 
 
-def start_hub(db: str, workdir: Path, prefix: str, stations: int
+def start_hub(db: str, workdir: Path, prefix: str, stations: int, tokens: bool = False
               ) -> tuple[subprocess.Popen[bytes], str, list[str]]:
     http_port, ocpp_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
@@ -208,7 +214,8 @@ def start_hub(db: str, workdir: Path, prefix: str, stations: int
     # Run from the project root (cwd on sys.path): bench/clearing.py would shadow `clearing`.
     subprocess.run([sys.executable, "-c", "import runpy, sys; sys.argv = sys.argv[1:]; "
                     "runpy.run_path(sys.argv[0], run_name='__main__')",
-                    str(ROOT / "bench" / "provision_stations.py"), prefix, str(stations)],
+                    str(ROOT / "bench" / "provision_stations.py"), prefix, str(stations),
+                    *(["--tokens"] if tokens else [])],
                    env=env, check=True, capture_output=True, cwd=ROOT)
     log = (workdir / "hub.log").open("wb")
     # BENCH_PROFILE=FILE: the hub runs under cProfile and writes its stats to FILE at exit.
@@ -263,12 +270,16 @@ def main() -> None:
     parser.add_argument("--meter-values", type=int, default=3)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--connect-concurrency", type=int, default=500)
+    parser.add_argument("--tokens", choices=["shared", "per-station"], default="shared",
+                        help="one idTag for all stations (the demo token), or a card per station")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * args.stations + 1024)),
                                                 hard))
+    per_station = args.tokens == "per-station"
     print(f"OCPP 1.6 load: {args.stations} stations, boot storm then one session each "
-          f"({6 + args.meter_values} calls per station), hub on {args.db}", flush=True)
+          f"({6 + args.meter_values} calls per station), hub on {args.db}, "
+          f"{'a token per station' if per_station else 'one shared token'}", flush=True)
 
     base_proc, base_url = start_baseline()
     try:
@@ -276,7 +287,8 @@ def main() -> None:
         b_stats, b_time, b_conn = asyncio.run(run_load(base_url, args.stations,
                                                        args.meter_values,
                                                        args.connect_concurrency,
-                                                       f"BASE-{uuid.uuid4().hex[:6]}"))
+                                                       f"BASE-{uuid.uuid4().hex[:6]}",
+                                                       per_station))
         b_rss = peak_rss_mb(base_proc.pid)
         b_cpu = cpu_seconds(base_proc.pid) - b_cpu0
     finally:
@@ -286,12 +298,14 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="bench-hub-") as tmp:
         prefix = f"BENCH-{uuid.uuid4().hex[:6]}"
-        hub_proc, hub_url, cleanup = start_hub(args.db, Path(tmp), prefix, args.stations)
+        hub_proc, hub_url, cleanup = start_hub(args.db, Path(tmp), prefix, args.stations,
+                                               per_station)
         try:
             h_cpu0 = cpu_seconds(hub_proc.pid)
             h_stats, h_time, h_conn = asyncio.run(run_load(hub_url, args.stations,
                                                            args.meter_values,
-                                                           args.connect_concurrency, prefix))
+                                                           args.connect_concurrency, prefix,
+                                                           per_station))
             h_rss = peak_rss_mb(hub_proc.pid)
             h_cpu = cpu_seconds(hub_proc.pid) - h_cpu0
         finally:

@@ -27,6 +27,7 @@ Traps fixed here (PROTOCOL_NOTES.md, OCPP):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import inspect
 import json
@@ -39,6 +40,7 @@ from typing import Any
 
 import ocpp.charge_point
 import ocpp.messages
+import ocpp.routing
 import structlog
 from ocpp.charge_point import ChargePoint as LibraryChargePoint
 from ocpp.charge_point import serialize_as_dict
@@ -48,6 +50,8 @@ from ocpp.v16 import ChargePoint as LibraryChargePoint16
 from ocpp.v16.enums import Action as Action16
 from ocpp.v201 import ChargePoint as LibraryChargePoint201
 from ocpp.v201.enums import Action as Action201
+
+from cpo_core import schemas
 
 log = structlog.get_logger("cpo_core.ocpp")
 
@@ -98,17 +102,79 @@ def snake_to_camel_case(data: Any) -> Any:
 
 ocpp.charge_point.camel_to_snake_case = camel_to_snake_case
 ocpp.charge_point.snake_to_camel_case = snake_to_camel_case
+# Outbound CALLs (``call()``) and their answers: compiled schemas too (cpo_core.schemas).
+ocpp.charge_point.validate_payload = schemas.validate_payload
+
+# Per class: action -> the names of its hooks and its ``_skip_schema_validation`` flag.
+_RoutePlan = dict[str, tuple[str | None, str | None, bool]]
+_route_plans: dict[tuple[type, int], _RoutePlan] = {}
 
 
-def _freeze_signatures(route_map: dict[str, dict[str, Any]]) -> None:
-    """The library asks ``inspect.signature`` of the handler on every CALL (about 3% of the
-    hub's CPU): computed once per handler function and kept on it (``__signature__``, which
-    ``inspect`` returns as is)."""
-    for handlers in route_map.values():
-        for hook in ("_on_action", "_after_action"):
-            func = getattr(handlers.get(hook), "__func__", None)
-            if func is not None and "__signature__" not in func.__dict__:
-                func.__signature__ = inspect.signature(func)
+def create_route_map(obj: Any) -> dict[str, dict[str, Any]]:
+    """The library's ``create_route_map`` (``@on``/``@after`` handlers by action) with the
+    class's routes found once: the library tries every decorated name of every class on each
+    new connection, mostly raising AttributeError (about 140 us per connection)."""
+    key = (type(obj), len(ocpp.routing.routables))  # a class defined later adds names
+    plan = _route_plans.get(key)
+    if plan is None:
+        plan = {}
+        for action, hooks in _library_create_route_map(obj).items():
+            on_action, after_action = hooks.get("_on_action"), hooks.get("_after_action")
+            plan[action] = (getattr(on_action, "__name__", None),
+                            getattr(after_action, "__name__", None),
+                            bool(hooks.get("_skip_schema_validation", False)))
+        _route_plans[key] = plan
+    routes: dict[str, dict[str, Any]] = {}
+    for action, (on_name, after_name, skip) in plan.items():
+        hooks = routes[action] = {}
+        if on_name is not None:
+            hooks["_skip_schema_validation"] = skip
+            hooks["_on_action"] = getattr(obj, on_name)
+        if after_name is not None:
+            hooks["_after_action"] = getattr(obj, after_name)
+    return routes
+
+
+_library_create_route_map = ocpp.charge_point.create_route_map
+ocpp.charge_point.create_route_map = create_route_map
+
+
+def _wire_payload(data: Any) -> Any:
+    """A handler's answer as the library puts it on the wire - ``serialize_as_dict``
+    (``dataclasses.asdict``), ``remove_nones``, ``snake_to_camel_case`` - in one pass without
+    the deep copies."""
+    if isinstance(data, dict):
+        return {_camel_key(k) if isinstance(k, str) else k: _wire_payload(v)
+                for k, v in data.items() if v is not None}
+    if isinstance(data, list):
+        return [_wire_payload(v) for v in data if v is not None]
+    fields = getattr(type(data), "__dataclass_fields__", None)
+    if fields is not None and not isinstance(data, type):
+        return {_camel_key(name): _wire_payload(value) for name in fields
+                if (value := getattr(data, name)) is not None}
+    if isinstance(data, tuple):
+        return tuple(serialize_as_dict(v) if dataclasses.is_dataclass(v) else v for v in data)
+    return data
+
+
+# The library's encoder (Decimals with one decimal place, OCPP-J compact separators), built
+# once instead of per frame by ``json.dumps(..., cls=...)``.
+_FRAME_ENCODER = ocpp.messages._DecimalEncoder(separators=(",", ":"))
+
+
+def _wants_unique_id(handler: Any) -> bool:
+    """Does the handler declare ``call_unique_id``? (The library passes it only then, and
+    asks ``inspect.signature`` on every CALL to find out: about 3% of the hub's CPU.)"""
+    func = getattr(handler, "__func__", handler)
+    wanted = _UNIQUE_ID_WANTED.get(func)
+    if wanted is None:
+        wanted = "call_unique_id" in inspect.signature(handler).parameters
+        if len(_UNIQUE_ID_WANTED) < 4096:  # handler functions: a fixed set
+            _UNIQUE_ID_WANTED[func] = wanted
+    return wanted
+
+
+_UNIQUE_ID_WANTED: dict[Any, bool] = {}
 
 # OCPP-J 1.6 section 4.2.3 error codes where the library uses the OCPP 2.0 spelling.
 ERROR_CODES_16 = {
@@ -223,7 +289,6 @@ class OcppFixes(LibraryChargePoint):
     def __init__(self, station_id: str, connection: Any, *, response_timeout: float = 30) -> None:
         super().__init__(station_id, connection, response_timeout=response_timeout,
                          logger=library_logger())
-        _freeze_signatures(self.route_map)
         self._follow_ups: list[Callable[[], Awaitable[None]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_sent_result = False
@@ -332,6 +397,46 @@ class OcppFixes(LibraryChargePoint):
         for follow_up in follow_ups:
             self._spawn(follow_up())
 
+    async def _handle_call(self, msg: Call) -> Any:
+        """The library's ``ChargePoint._handle_call``, step for step (validate the request,
+        call ``_on_action``, answer, validate the answer, send, then ``_after_action``) with
+        its per-CALL overheads removed: compiled schemas (cpo_core.schemas), the handler's
+        ``call_unique_id`` parameter looked up once, the answer serialised in one pass and
+        encoded by a prebuilt encoder. Same frames, same errors (tests/cpo_core/test_base.py,
+        test_frames.py, test_schemas.py)."""
+        handlers = self.route_map[msg.action]  # known: _dispatch_counted checked
+        validate = not handlers.get("_skip_schema_validation", False)
+        if validate:
+            await schemas.validate_payload(msg, self._ocpp_version)
+        snake_case_payload = camel_to_snake_case(msg.payload)
+        handler = handlers["_on_action"]
+        try:
+            if _wants_unique_id(handler):
+                response = handler(**snake_case_payload, call_unique_id=msg.unique_id)
+            else:
+                response = handler(**snake_case_payload)
+            if inspect.isawaitable(response):
+                response = await response
+        except Exception as e:
+            self.logger.exception("Error while handling request '%s'", msg)
+            await self._send(msg.create_call_error(e).to_json())
+            return None
+        result = msg.create_call_result(_wire_payload(response))
+        if validate:
+            await schemas.validate_payload(result, self._ocpp_version)
+        await self._send(_FRAME_ENCODER.encode(
+            [result.message_type_id, result.unique_id, result.payload]))
+        after = handlers.get("_after_action")
+        if after is None:
+            return response
+        if _wants_unique_id(after):
+            response = after(**snake_case_payload, call_unique_id=msg.unique_id)
+        else:
+            response = after(**snake_case_payload)
+        if inspect.isawaitable(response):  # a task: the hook may itself make a CALL
+            self._spawn(response)
+        return response
+
     async def inbound_lenient(self, msg: Call) -> bool:
         """Lenient inbound validation for this CALL? Off here; vendor profiles turn it on
         (``cpo_core.vendors``). Outbound stays strict."""
@@ -340,7 +445,7 @@ class OcppFixes(LibraryChargePoint):
     async def _handle_call_lenient(self, msg: Call) -> None:
         """Validate ourselves: a schema violation is logged and the message accepted."""
         try:
-            await ocpp.messages.validate_payload(msg, self._ocpp_version)
+            await schemas.validate_payload(msg, self._ocpp_version)
         except OCPPError as exc:
             log.warning("ocpp.inbound.lenient_accept", station=self.id, action=msg.action,
                         code=exc.code, reason=str(exc.description)[:200])

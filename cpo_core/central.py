@@ -245,17 +245,15 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
                              ts: datetime, result: AuthorizationResult, now: datetime,
                              reservation_id: Any) -> charging.OpenTransaction | None:
         """The common start - not a retransmission, no partner eMSP to tell, no remote start or
-        reservation to link - as one read and a group-committed INSERT (docs/ocpp.md
-        "Performance"); None: take the unit of work."""
+        reservation to link - as one group-committed statement: the INSERT unless a session
+        with the same connector, idTag and start time exists (docs/ocpp.md "Performance");
+        None: take the unit of work."""
         if reservation_id is not None:
             return None
-        async with self.ctx.sessionmaker() as session:
-            waiting = await stations_waiting(session)  # cached
+        async with self.ctx.sessionmaker() as session:  # reference data: cached, no SQL
+            waiting = await stations_waiting(session)
             if self.id in waiting.remote_starts or self.id in waiting.ocpi_reservations:
                 return None
-            if await charging.find_start(session, station_id=self.id, connector=connector_id,
-                                         id_tag=id_tag, timestamp=ts):
-                return None  # a retransmission, probably: the unit sorts it out
             plan = await charging.plan_start(
                 session, station_id=self.id, connector=connector_id, id_tag=id_tag,
                 meter_start_wh=Decimal(meter_start), timestamp=ts, authorization=result,
@@ -263,6 +261,8 @@ class StationConnection(SecurityHandlers16, OperationHandlers16, VendorQuirks16,
         if plan.emsp_partner_id is not None:
             return None
         [row] = await self.ctx.group_commit.write(charging.start_write(plan))
+        if row is None:
+            return None  # a retransmission, probably: the unit finds the row (same id)
         tx = charging.opened(plan, int(row[0]), now)
         self._remember(tx)
         log.info("session.started", station=self.id, connector=connector_id,

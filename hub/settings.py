@@ -189,6 +189,10 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # PostgreSQL only: the schema (search_path) the hub lives in; used by tests for isolation.
     database_schema: str | None = None
+    # PostgreSQL connection pool: connections kept open, and how many more may be opened while
+    # all are busy (each opened and closed again: a server process forked per connection).
+    database_pool_size: int = Field(default=20, ge=1)
+    database_max_overflow: int = Field(default=20, ge=0)
     log_level: str = "INFO"
     log_format: str = "console"  # console | json
     admin_token: SecretStr | None = None

@@ -43,9 +43,16 @@ def make_engine(settings: Settings) -> AsyncEngine:
         database = make_url(url).database
         if database and database != ":memory:":
             kwargs["async_creator"] = async_creator(database)
-    elif settings.database_schema:
-        kwargs["connect_args"] = {"server_settings": {"search_path": settings.database_schema}}
+            kwargs.update(pool_size=SQLITE_POOL_SIZE, max_overflow=-1)
+    else:
+        kwargs.update(pool_size=settings.database_pool_size,
+                      max_overflow=settings.database_max_overflow)
+        if settings.database_schema:
+            kwargs["connect_args"] = {
+                "server_settings": {"search_path": settings.database_schema}}
     engine = create_async_engine(url, **kwargs)
+    if "async_creator" in kwargs:
+        _inline_engines.add(engine)
     if url.startswith("sqlite"):
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -62,8 +69,39 @@ def make_engine(settings: Settings) -> AsyncEngine:
     return engine
 
 
+class HubSession(AsyncSession):
+    """``AsyncSession`` that skips the close of a session which never touched the database.
+
+    ``async with sessionmaker() as session`` closes the session in a shielded task (a task, a
+    shield and their loop turns: about 30 us of CPU). On the OCPP hot path most sessions only
+    serve look-ups that hit the in-process caches (``hub.db.refcache``): no transaction began,
+    nothing was loaded or added, so there is nothing to release. Any other session closes as
+    before.
+    """
+
+    async def __aexit__(self, type_: Any, value: Any, traceback: Any) -> None:
+        sync = self.sync_session
+        if not (sync.in_transaction() or sync.identity_map or sync.new or sync.deleted):
+            return
+        if self.bind in _inline_engines:
+            # SQLite run inline (hub.db.inline_sqlite): the close never yields, so nothing
+            # can cancel it halfway, and the connection is back in the pool before another
+            # station's call needs one (a close in a task kept it out a loop turn longer,
+            # and the pool opened and dropped overflow connections under load).
+            await self.close()
+            return
+        await super().__aexit__(type_, value, traceback)
+
+
+# Engines whose SQLite connections run inline on the event loop (make_engine).
+_inline_engines: weakref.WeakSet[AsyncEngine] = weakref.WeakSet()
+# Their pool: connections are cheap to keep and costly to open (a WAL pragma, cold statement
+# caches); up to this many are kept, more are opened only while needed.
+SQLITE_POOL_SIZE = 16
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, class_=HubSession, expire_on_commit=False)
 
 
 # SQLite allows one writer at a time; a second one waits in SQLite's busy handler, which

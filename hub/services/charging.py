@@ -204,10 +204,12 @@ async def start_transaction_once(
     now: datetime,
 ) -> tuple[ChargingSessionRow, bool]:
     """``start_transaction``, and whether the row is new (False: a retransmission)."""
+    # The row keeps the token's uid as stored, which a station may send in another case.
+    token_uid = authorization.token.uid if authorization.token is not None else id_tag
     existing = (await session.scalars(select(ChargingSessionRow).where(
         ChargingSessionRow.station_id == station_id,
         ChargingSessionRow.ocpp_connector_id == connector,
-        ChargingSessionRow.token_uid == id_tag,
+        ChargingSessionRow.token_uid == token_uid,
         ChargingSessionRow.start_date_time == timestamp,
     ))).first()
     if existing is not None and existing.meter_start == meter_start_wh:
@@ -256,8 +258,8 @@ async def plan_start(
         "session_id": str(uuid.uuid4()),
         "cpo_party_pk": cpo_pk,
         "emsp_party_pk": emsp.pk if emsp else None,
-        # Keep the station's idTag on the row even when the token's canonical uid differs in
-        # case.
+        # The token's uid as stored (a station may send the idTag in another case); the
+        # retransmission check compares this value.
         "token_uid": token.uid if token else id_tag,
         "token_type": token.type if token else "RFID",
         "contract_id": token.contract_id if token else id_tag,
@@ -279,32 +281,22 @@ async def plan_start(
     return StartPlan(values, emsp.partner_to_tell if emsp is not None else None)
 
 
-async def find_start(
-    session: AsyncSession, *, station_id: str, connector: int, id_tag: str,
-    timestamp: datetime,
-) -> bool:
-    """Is there a session this StartTransaction may be a retransmission of? (One Core
-    statement: the group-committed start checks before it plans.)"""
-    found = (await session.execute(_START_LOOKUP, {
-        "b_station": station_id, "b_connector": connector, "b_tag": id_tag,
-        "b_start": timestamp})).first()
-    return found is not None
-
-
-_START_LOOKUP = select(_SESSIONS.c.id).where(
-    _SESSIONS.c.station_id == bindparam("b_station"),
-    _SESSIONS.c.ocpp_connector_id == bindparam("b_connector"),
-    _SESSIONS.c.token_uid == bindparam("b_tag"),
-    _SESSIONS.c.start_date_time == bindparam("b_start", type_=_SESSIONS.c.start_date_time.type),
-).limit(1)
+# The session's INSERT unless a session with the same station, connector, idTag and start time
+# exists - the retransmission check ``start_transaction_once`` makes, folded into the batch
+# (hub.db.groupcommit ``unless_exists``: one SELECT of the batch's keys, then one batched
+# INSERT; docs/ocpp.md "Performance"). No unique key: the meter may differ (then the unit of
+# work inserts a new session), and 2.0.1 and OCPI sessions share the table.
 _SESSION_INSERT = Statement(
     insert(_SESSIONS).returning(_SESSIONS.c.id, sort_by_parameter_order=True), rank=10,
-    returning=True)
+    returning=True, unless_exists=(_SESSIONS.c.station_id, _SESSIONS.c.ocpp_connector_id,
+                                   _SESSIONS.c.token_uid, _SESSIONS.c.start_date_time))
 
 
 def start_write(plan: StartPlan) -> Write:
     """The new session's INSERT for the group commit (hub.db.groupcommit); its result row
-    carries the id (the OCPP transactionId)."""
+    carries the id (the OCPP transactionId), None if a session with the same station,
+    connector, idTag and start time exists (a retransmission, probably: the unit of work,
+    ``start_transaction_once``, sorts it out)."""
     return Write(_SESSION_INSERT, plan.values)
 
 

@@ -12,9 +12,12 @@ from datetime import datetime
 
 import structlog
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from hub.db.changes import touched
+from hub.db.groupread import Lookup, group_reader
 from hub.db.models import PartyRow, TokenRow
+from hub.db.refcache import cached
 from hub.domain import (
     AllowedType,
     AuthorizationResult,
@@ -121,14 +124,38 @@ _TOKEN_FACTS = select(
     PartyRow.is_own,
 ).join(PartyRow, PartyRow.id == TokenRow.party_pk).order_by(TokenRow.id).limit(1)
 _TOKEN_EXACT = _TOKEN_FACTS.where(TokenRow.uid == bindparam("b_uid"))
+# Many uids at once, the first token per uid (as _TOKEN_EXACT's ORDER BY id LIMIT 1).
+_TOKENS_BY_UID = Lookup(
+    _TOKEN_FACTS.limit(None).where(TokenRow.uid.in_(bindparam("keys", expanding=True))),
+    key_of=lambda row: row.uid)
 # Stations upper-case idTags read from cards; eMSPs don't always.
 _TOKEN_LOOSE = _TOKEN_FACTS.where(func.upper(TokenRow.uid) == bindparam("b_upper"))
 
 
+# What a token's facts depend on: its row and its owner's (hub.db.refcache).
+_TOKEN_TABLES = (TokenRow.__tablename__, PartyRow.__tablename__)
+
+
 async def _token_facts(session: AsyncSession, uid: str) -> tuple[TokenInfo, bool] | None:
-    """``find_token``'s token as TokenInfo, and whether its owner is one of our own parties."""
-    row = (await session.execute(_TOKEN_EXACT, {"b_uid": uid})).first() or \
-        (await session.execute(_TOKEN_LOOSE, {"b_upper": uid.upper()})).first()
+    """``find_token``'s token as TokenInfo, and whether its owner is one of our own parties;
+    kept in hub.db.refcache like other reference data (a token's facts change when its row or
+    its party's does: an OCPI push, the admin API, a whitelist import all commit through units
+    of work and bump the tables' generation; an unknown idTag is kept as unknown until then).
+    Only the facts are kept: a verdict that asks the eMSP in real time still asks each time."""
+
+    async def load() -> tuple[TokenInfo, bool] | None:
+        return await _read_token_facts(session, uid)
+
+    return await cached(session, ("token_facts", uid), _TOKEN_TABLES, load)
+
+
+async def _read_token_facts(session: AsyncSession, uid: str) -> tuple[TokenInfo, bool] | None:
+    if touched(session.sync_session, _TOKEN_TABLES):  # this unit's own writes: read through it
+        row = (await session.execute(_TOKEN_EXACT, {"b_uid": uid})).first()
+    else:  # with other stations' Authorizes, one SELECT for all (hub.db.groupread)
+        assert isinstance(session.bind, AsyncEngine)
+        row = await group_reader(session.bind).get(_TOKENS_BY_UID, uid)
+    row = row or (await session.execute(_TOKEN_LOOSE, {"b_upper": uid.upper()})).first()
     if row is None:
         return None
     info = TokenInfo(

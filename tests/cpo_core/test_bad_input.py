@@ -286,14 +286,28 @@ async def test_flood_is_answered_in_order_with_bounded_buffers(hub_ctx, ocpp_url
         tx = started[2]["transactionId"] if version is V16 else "FLOOD-TX"
         flood = FLOOD[version.name]
         frames = [frame(f"f{n}", *version.meter(tx, n)) for n in range(flood)]
-        assembler = server.stations["FLOOD-1"]._connection.recv_messages
+        connection = server.stations["FLOOD-1"]
+        assembler = connection._connection.recv_messages
         assert assembler.high == hub_ctx.settings.ocpp.max_queued_frames
+        # The station's first flood frame is held until the buffer is full: the hub handles
+        # frames faster than a loopback client may send them, and back-pressure must show
+        # whatever the speed of either.
+        release = asyncio.Event()
+        dispatch = connection._dispatch
+
+        async def held(msg: Any) -> None:
+            await release.wait()
+            await dispatch(msg)
+
+        connection._dispatch = held
         sender = asyncio.create_task(_send_all(ws, frames))
 
         async def paused() -> bool:  # the server stopped reading this socket: back-pressure
             return bool(assembler.paused)
 
         assert await eventually(paused)
+        del connection._dispatch
+        release.set()
         calm = await _calm_session(hub_ctx, ocpp_url, version)  # while the flood is handled
         await sender
         answers = [json.loads(await ws.recv()) for _ in range(flood)]

@@ -94,3 +94,20 @@ def test_parse_timestamp() -> None:
         datetime(2026, 3, 1, 10, tzinfo=UTC)
     with pytest.raises(FormationViolationError):
         parse_timestamp("01.03.2026 10:00", "t", station_id="S")
+
+
+def test_route_maps_are_the_librarys() -> None:
+    """cpo_core.base finds a class's routes once; each connection gets the same map the
+    library would build (bound to that connection)."""
+    from cpo_core import base
+    from cpo_core.central import StationConnection
+    from cpo_core.simulator201_handlers import StationHandlers201
+    from cpo_core.v201 import StationConnection201
+
+    for cls in (StationConnection, StationConnection201, StationHandlers201):
+        first, second = cls.__new__(cls), cls.__new__(cls)
+        for obj in (first, second):
+            ours, library = base.create_route_map(obj), base._library_create_route_map(obj)
+            assert ours == library and len(ours) > 5
+            assert all(hooks["_on_action"].__self__ is obj for hooks in ours.values()
+                       if "_on_action" in hooks)

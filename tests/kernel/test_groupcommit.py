@@ -4,7 +4,9 @@ caller returns only after its rows are committed, and a bad write fails only its
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -83,13 +85,23 @@ async def test_no_writes_is_a_no_op(settings: Settings) -> None:
 
 
 
+async def add_cpo(s: Any) -> int:
+    """A CPO party (sessions need one); its pk."""
+    from hub.db.models import PartyRow
+
+    party = PartyRow(country_code="LV", party_id="AAA", role="CPO", name="cpo")
+    s.add(party)
+    await s.flush()
+    return int(party.id)
+
+
 async def test_returning_writes_get_their_own_rows(settings: Settings) -> None:
     """An INSERT ... RETURNING batched for many callers hands each caller its own id (the OCPP
     transactionId of a group-committed StartTransaction), also when a batch is retried."""
     from sqlalchemy import insert
 
     from hub.db.groupcommit import Statement
-    from hub.db.models import ChargingSessionRow, PartyRow
+    from hub.db.models import ChargingSessionRow
 
     table = ChargingSessionRow.__table__
     new_session = Statement(insert(table).returning(table.c.id, table.c.token_uid,
@@ -100,10 +112,7 @@ async def test_returning_writes_get_their_own_rows(settings: Settings) -> None:
     committer = GroupCommitter(sm)
     try:
         async with transaction(sm) as s:
-            party = PartyRow(country_code="LV", party_id="AAA", role="CPO", name="cpo")
-            s.add(party)
-            await s.flush()
-            party_pk = party.id
+            party_pk = await add_cpo(s)
 
         def session_row(tag: str, party: int) -> Write:
             return Write(new_session, {
@@ -128,5 +137,63 @@ async def test_returning_writes_get_their_own_rows(settings: Settings) -> None:
                                                   ChargingSessionRow.token_uid))).all())
         assert {stored[i] for i in ids} == set(tags)
         assert sorted(stored.values()) == sorted([*tags, "OK1", "OK2"])
+    finally:
+        await engine.dispose()
+
+
+async def test_key_guarded_insert_skips_existing_keys(settings: Settings) -> None:
+    """An INSERT guarded by a key (``unless_exists``): a write whose key the table holds, or an
+    earlier write of the same batch has, inserts nothing and gets None; the other writes of the
+    batch - plain, batched and guarded ones - are stored as usual, also when the batch is
+    retried write by write. The key includes a timestamp (compared as stored)."""
+    from sqlalchemy import insert
+
+    from hub.db.groupcommit import Statement
+    from hub.db.models import ChargingSessionRow
+
+    table = ChargingSessionRow.__table__
+    new_tag = Statement(
+        insert(table).returning(table.c.id, table.c.token_uid, sort_by_parameter_order=True),
+        rank=10, returning=True, unless_exists=(table.c.token_uid, table.c.start_date_time))
+    engine = make_engine(settings)
+    sm = make_sessionmaker(engine)
+    committer = GroupCommitter(sm)
+    try:
+        async with transaction(sm) as s:
+            party_pk = await add_cpo(s)
+            s.add(StationRow(id="CP-A", created_at=NOW))
+            s.add(ChargingSessionRow(session_id="S-OLD", cpo_party_pk=party_pk, token_uid="OLD",
+                                     start_date_time=NOW, last_updated=NOW))
+
+        def session_row(tag: str, party: int = party_pk) -> Write:
+            return Write(new_tag, {"session_id": str(uuid.uuid4()), "cpo_party_pk": party,
+                                   "token_uid": tag, "start_date_time": NOW,
+                                   "last_updated": NOW})
+
+        batches = committer.batches
+        results = await asyncio.gather(
+            committer.write(session_row("NEW1")),
+            committer.write(session_row("OLD")),  # exists: nothing inserted
+            committer.write(session_row("NEW2"), network.seen_write("CP-A", NOW)),
+            committer.write(session_row("NEW1")),  # inserted just before, in this batch
+        )
+        assert committer.batches == batches + 1  # one transaction for all four callers
+        assert results[1] == [None] and results[3] == [None]
+        assert results[0][0].token_uid == "NEW1" and results[2][0].token_uid == "NEW2"
+        assert results[2][1] is None  # the plain write: no RETURNING
+        # Retried write by write after a bad write (unknown party: foreign key).
+        mixed = await asyncio.gather(committer.write(session_row("NEW3")),
+                                     committer.write(session_row("BAD", 999_999)),
+                                     committer.write(session_row("OLD")),
+                                     return_exceptions=True)
+        assert isinstance(mixed[1], IntegrityError)
+        assert mixed[0][0].token_uid == "NEW3" and mixed[2] == [None]
+        async with sm() as s:
+            stored = dict((await s.execute(select(ChargingSessionRow.id,
+                                                  ChargingSessionRow.token_uid))).all())
+            seen = await s.scalar(select(StationRow.last_seen_at).where(StationRow.id == "CP-A"))
+        assert sorted(stored.values()) == ["NEW1", "NEW2", "NEW3", "OLD"]
+        assert stored[results[0][0].id] == "NEW1" and stored[mixed[0][0].id] == "NEW3"
+        assert seen == NOW
     finally:
         await engine.dispose()
