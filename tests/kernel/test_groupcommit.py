@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,14 +87,23 @@ async def test_no_writes_is_a_no_op(settings: Settings) -> None:
 
 
 
-async def add_cpo(s: Any) -> int:
-    """A CPO party (sessions need one); its pk."""
+@asynccontextmanager
+async def committer_with_cpo(settings: Settings
+                             ) -> AsyncIterator[tuple[Any, GroupCommitter, int]]:
+    """A sessionmaker, its group committer and a CPO party's pk (sessions need one)."""
     from hub.db.models import PartyRow
 
-    party = PartyRow(country_code="LV", party_id="AAA", role="CPO", name="cpo")
-    s.add(party)
-    await s.flush()
-    return int(party.id)
+    engine = make_engine(settings)
+    sm = make_sessionmaker(engine)
+    try:
+        async with transaction(sm) as s:
+            party = PartyRow(country_code="LV", party_id="AAA", role="CPO", name="cpo")
+            s.add(party)
+            await s.flush()
+            party_pk = int(party.id)
+        yield sm, GroupCommitter(sm), party_pk
+    finally:
+        await engine.dispose()
 
 
 async def test_returning_writes_get_their_own_rows(settings: Settings) -> None:
@@ -107,13 +118,7 @@ async def test_returning_writes_get_their_own_rows(settings: Settings) -> None:
     new_session = Statement(insert(table).returning(table.c.id, table.c.token_uid,
                                                     sort_by_parameter_order=True),
                             rank=10, returning=True)
-    engine = make_engine(settings)
-    sm = make_sessionmaker(engine)
-    committer = GroupCommitter(sm)
-    try:
-        async with transaction(sm) as s:
-            party_pk = await add_cpo(s)
-
+    async with committer_with_cpo(settings) as (sm, committer, party_pk):
         def session_row(tag: str, party: int) -> Write:
             return Write(new_session, {
                 "session_id": f"S-{tag}", "cpo_party_pk": party, "token_uid": tag,
@@ -137,8 +142,6 @@ async def test_returning_writes_get_their_own_rows(settings: Settings) -> None:
                                                   ChargingSessionRow.token_uid))).all())
         assert {stored[i] for i in ids} == set(tags)
         assert sorted(stored.values()) == sorted([*tags, "OK1", "OK2"])
-    finally:
-        await engine.dispose()
 
 
 async def test_key_guarded_insert_skips_existing_keys(settings: Settings) -> None:
@@ -155,12 +158,8 @@ async def test_key_guarded_insert_skips_existing_keys(settings: Settings) -> Non
     new_tag = Statement(
         insert(table).returning(table.c.id, table.c.token_uid, sort_by_parameter_order=True),
         rank=10, returning=True, unless_exists=(table.c.token_uid, table.c.start_date_time))
-    engine = make_engine(settings)
-    sm = make_sessionmaker(engine)
-    committer = GroupCommitter(sm)
-    try:
+    async with committer_with_cpo(settings) as (sm, committer, party_pk):
         async with transaction(sm) as s:
-            party_pk = await add_cpo(s)
             s.add(StationRow(id="CP-A", created_at=NOW))
             s.add(ChargingSessionRow(session_id="S-OLD", cpo_party_pk=party_pk, token_uid="OLD",
                                      start_date_time=NOW, last_updated=NOW))
@@ -195,5 +194,3 @@ async def test_key_guarded_insert_skips_existing_keys(settings: Settings) -> Non
         assert sorted(stored.values()) == ["NEW1", "NEW2", "NEW3", "OLD"]
         assert stored[results[0][0].id] == "NEW1" and stored[mixed[0][0].id] == "NEW3"
         assert seen == NOW
-    finally:
-        await engine.dispose()
